@@ -1,0 +1,293 @@
+/* db.c - one PostgreSQL connection per process. Statements are prepared
+ * once per connection (keyed by the address of their constant text) and
+ * run with text parameters. When the server has gone away (restart,
+ * failover) the connection is re-established and the statement retried
+ * once, unless a transaction was open: then the caller sees the error. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+#include "mem.h"
+
+#define PREPARED_MAX 64
+#define MIGRATE_LOCK "4242001"
+
+struct db {
+	PGconn *conn;
+	char *url;
+	int timeout_ms;
+	int in_tx;
+	char sqlstate[6];
+	int nprepared;
+	const char *prepared[PREPARED_MAX];
+};
+
+struct db *db_new(const char *url, int timeout_ms)
+{
+	struct db *d = xcalloc(1, sizeof(*d));
+
+	d->url = xstrdup(url);
+	d->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+	return d;
+}
+
+void db_free(struct db *d)
+{
+	if (d == NULL)
+		return;
+	if (d->conn)
+		PQfinish(d->conn);
+	free(d->url);
+	free(d);
+}
+
+static void drop(struct db *d)
+{
+	if (d->conn)
+		PQfinish(d->conn);
+	d->conn = NULL;
+	d->nprepared = 0;
+	d->in_tx = 0;
+}
+
+static int connect_now(struct db *d)
+{
+	char timeout[16], options[64];
+	const char *keys[] = {"dbname", "connect_timeout", "options", "keepalives",
+			      "application_name", NULL};
+	const char *vals[] = {d->url, timeout, options, "1", "flightops", NULL};
+
+	snprintf(timeout, sizeof(timeout), "%d", d->timeout_ms < 2000 ? 2 : d->timeout_ms / 1000);
+	snprintf(options, sizeof(options), "-c statement_timeout=%d", d->timeout_ms);
+	d->conn = PQconnectdbParams(keys, vals, 1);
+	if (d->conn && PQstatus(d->conn) == CONNECTION_OK)
+		return 0;
+	log_warn("database connect failed", "error",
+		 d->conn ? PQerrorMessage(d->conn) : "out of memory");
+	drop(d);
+	return -1;
+}
+
+static int ready(struct db *d)
+{
+	if (d->conn && PQstatus(d->conn) == CONNECTION_OK)
+		return 0;
+	drop(d);
+	return connect_now(d);
+}
+
+/* The statement name for sql on this connection, preparing it first;
+ * NULL when the cache is full (run it unnamed then). */
+static const char *statement(struct db *d, const char *sql, int n, char *name, size_t namelen)
+{
+	for (int i = 0; i < d->nprepared; i++) {
+		if (d->prepared[i] == sql) {
+			snprintf(name, namelen, "s%d", i);
+			return name;
+		}
+	}
+	if (d->nprepared == PREPARED_MAX)
+		return NULL;
+	snprintf(name, namelen, "s%d", d->nprepared);
+	PGresult *res = PQprepare(d->conn, name, sql, n, NULL);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok)
+		return NULL;
+	d->prepared[d->nprepared++] = sql;
+	return name;
+}
+
+static PGresult *run_once(struct db *d, const char *sql, int n, const char *const *params)
+{
+	char name[16];
+	const char *stmt = statement(d, sql, n, name, sizeof(name));
+
+	if (stmt)
+		return PQexecPrepared(d->conn, stmt, n, params, NULL, NULL, 0);
+	return PQexecParams(d->conn, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+static int result_ok(const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+	return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+static void record_failure(struct db *d, PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	snprintf(d->sqlstate, sizeof(d->sqlstate), "%s", state ? state : "");
+	if (state == NULL || strncmp(state, "23", 2) != 0)
+		log_warn("database statement failed", "sqlstate", d->sqlstate, "error",
+			 d->conn ? PQerrorMessage(d->conn) : "not connected");
+}
+
+PGresult *db_exec(struct db *d, const char *sql, int n, const char *const *params)
+{
+	d->sqlstate[0] = '\0';
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int was_tx = d->in_tx;
+		if (ready(d) < 0)
+			return NULL;
+		PGresult *res = run_once(d, sql, n, params);
+		if (result_ok(res))
+			return res;
+		int lost = PQstatus(d->conn) != CONNECTION_OK;
+		if (lost && attempt == 0 && !was_tx) {
+			PQclear(res);
+			drop(d);
+			continue;
+		}
+		record_failure(d, res);
+		PQclear(res);
+		if (lost)
+			drop(d);
+		return NULL;
+	}
+	return NULL;
+}
+
+int db_run(struct db *d, const char *sql)
+{
+	PGresult *res = db_exec(d, sql, 0, NULL);
+
+	if (strncasecmp(sql, "BEGIN", 5) == 0)
+		d->in_tx = res != NULL;
+	else if (strncasecmp(sql, "COMMIT", 6) == 0 || strncasecmp(sql, "ROLLBACK", 8) == 0)
+		d->in_tx = 0;
+	PQclear(res);
+	return res ? 0 : -1;
+}
+
+const char *db_sqlstate(const struct db *d)
+{
+	return d->sqlstate;
+}
+
+int db_ping(struct db *d)
+{
+	PGresult *res = db_exec(d, "SELECT 1", 0, NULL);
+
+	PQclear(res);
+	return res ? 0 : -1;
+}
+
+static int is_migration(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+	return e->d_name[0] >= '0' && e->d_name[0] <= '9' && n > 4 &&
+	       strcmp(e->d_name + n - 4, ".sql") == 0;
+}
+
+static int read_file(const char *path, struct buf *out)
+{
+	char chunk[4096];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(out, chunk, n);
+	int bad = ferror(f);
+	fclose(f);
+	return bad ? -1 : 0;
+}
+
+static int applied(struct db *d, const char *version)
+{
+	const char *p[] = {version};
+	PGresult *res = db_exec(d, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, p);
+
+	if (res == NULL)
+		return -1;
+	int found = PQntuples(res) > 0;
+	PQclear(res);
+	return found;
+}
+
+/* Run one migration file and record it, in one transaction. */
+static int apply(struct db *d, const char *dir, const char *file)
+{
+	struct buf path, sql;
+	const char *p[] = {file};
+	int rc = -1;
+
+	buf_init(&path);
+	buf_init(&sql);
+	buf_printf(&path, "%s/%s", dir, file);
+	if (read_file(path.data, &sql) < 0) {
+		log_error("cannot read migration", "file", path.data);
+		goto out;
+	}
+	if (db_run(d, "BEGIN") < 0)
+		goto out;
+	PGresult *res = PQexec(d->conn, buf_str(&sql));
+	if (!result_ok(res)) {
+		log_error("migration failed", "file", file, "error", PQerrorMessage(d->conn));
+		PQclear(res);
+		db_run(d, "ROLLBACK");
+		goto out;
+	}
+	PQclear(res);
+	res = db_exec(d, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, p);
+	if (res == NULL || db_run(d, "COMMIT") < 0) {
+		PQclear(res);
+		db_run(d, "ROLLBACK");
+		goto out;
+	}
+	PQclear(res);
+	log_info("migration applied", "file", file);
+	rc = 1;
+out:
+	buf_release(&path);
+	buf_release(&sql);
+	return rc;
+}
+
+static int apply_all(struct db *d, const char *dir, struct dirent **list, int n)
+{
+	int count = 0;
+
+	for (int i = 0; i < n; i++) {
+		int done = applied(d, list[i]->d_name);
+		if (done < 0)
+			return -1;
+		if (done)
+			continue;
+		if (apply(d, dir, list[i]->d_name) < 0)
+			return -1;
+		count++;
+	}
+	return count;
+}
+
+int db_migrate(struct db *d, const char *dir)
+{
+	struct dirent **list = NULL;
+	int n = scandir(dir, &list, is_migration, alphasort);
+	int rc = -1;
+
+	if (n < 0) {
+		log_error("cannot read migrations folder", "dir", dir);
+		return -1;
+	}
+	if (db_run(d, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")") < 0)
+		goto out;
+	if (db_run(d, "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
+		      "applied_at timestamptz NOT NULL DEFAULT now())") == 0)
+		rc = apply_all(d, dir, list, n);
+	db_run(d, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");
+out:
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+	return rc;
+}

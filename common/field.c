@@ -1,0 +1,271 @@
+/* field.c - typed, bounded readers for untrusted JSON and query values.
+ * Every reader either yields a checked value or records an error in the
+ * contract's 422 shape; handlers then work with typed values only.
+ * Numbers are read from their source text, so 299.99 is exactly 29999
+ * cents and an integer that does not fit is an error, never a wrap. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "field.h"
+#include "form.h"
+
+void field_errors_init(struct field_errors *e)
+{
+	e->list = json_object_new_array();
+	e->count = 0;
+}
+
+void field_errors_release(struct field_errors *e)
+{
+	json_object_put(e->list);
+	e->list = NULL;
+	e->count = 0;
+}
+
+void field_error_add(struct field_errors *e, const char *where, const char *name, const char *msg,
+		     const char *type)
+{
+	struct json_object *err = json_object_new_object();
+	struct json_object *loc = json_object_new_array();
+
+	json_object_array_add(loc, json_object_new_string(where));
+	json_object_array_add(loc, json_object_new_string(name));
+	json_object_object_add(err, "loc", loc);
+	json_object_object_add(err, "msg", json_object_new_string(msg));
+	json_object_object_add(err, "type", json_object_new_string(type));
+	json_object_array_add(e->list, err);
+	e->count++;
+}
+
+int field_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	const char *p = s[0] == '-' ? s + 1 : s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The member name of obj, or NULL when absent or JSON null. */
+static struct json_object *member(struct json_object *obj, const char *name)
+{
+	struct json_object *v = NULL;
+
+	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, name, &v))
+		return NULL;
+	return v;
+}
+
+static int absent(enum field_need need, const char *where, const char *name,
+		  struct field_errors *e)
+{
+	if (need == FIELD_OPTIONAL)
+		return 0;
+	field_error_add(e, where, name, "Field required", "missing");
+	return -1;
+}
+
+static int bad(struct field_errors *e, const char *where, const char *name, const char *msg,
+	       const char *type)
+{
+	field_error_add(e, where, name, msg, type);
+	return -1;
+}
+
+static int check_len(const char *where, const char *name, size_t len, size_t min, size_t max,
+		     struct field_errors *e)
+{
+	char msg[96];
+
+	if (len < min) {
+		snprintf(msg, sizeof(msg), "String should have at least %zu characters", min);
+		return bad(e, where, name, msg, "string_too_short");
+	}
+	if (len > max) {
+		snprintf(msg, sizeof(msg), "String should have at most %zu characters", max);
+		return bad(e, where, name, msg, "string_too_long");
+	}
+	return 1;
+}
+
+int field_str(struct json_object *obj, const char *name, size_t min, size_t max,
+	      enum field_need need, const char **out, struct field_errors *e)
+{
+	struct json_object *v = member(obj, name);
+
+	if (v == NULL)
+		return absent(need, "body", name, e);
+	if (!json_object_is_type(v, json_type_string))
+		return bad(e, "body", name, "Input should be a valid string", "string_type");
+	const char *s = json_object_get_string(v);
+	size_t len = (size_t)json_object_get_string_len(v);
+	if (strlen(s) != len)
+		return bad(e, "body", name, "String must not contain NUL characters",
+			   "value_error");
+	if (check_len("body", name, len, min, max, e) < 0)
+		return -1;
+	*out = s;
+	return 1;
+}
+
+static int check_range(const char *where, const char *name, int64_t v, int64_t min, int64_t max,
+		       struct field_errors *e)
+{
+	char msg[96];
+
+	if (v < min) {
+		snprintf(msg, sizeof(msg), "Input should be greater than or equal to %lld",
+			 (long long)min);
+		return bad(e, where, name, msg, "greater_than_equal");
+	}
+	if (v > max) {
+		snprintf(msg, sizeof(msg), "Input should be less than or equal to %lld",
+			 (long long)max);
+		return bad(e, where, name, msg, "less_than_equal");
+	}
+	return 1;
+}
+
+int field_int64(struct json_object *obj, const char *name, int64_t min, int64_t max,
+		enum field_need need, int64_t *out, struct field_errors *e)
+{
+	struct json_object *v = member(obj, name);
+	int64_t n;
+
+	if (v == NULL)
+		return absent(need, "body", name, e);
+	if (!json_object_is_type(v, json_type_int))
+		return bad(e, "body", name, "Input should be a valid integer", "int_type");
+	const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+	if (field_parse_int64(text, INT64_MIN, INT64_MAX, &n) < 0)
+		return bad(e, "body", name, "Input should be a valid integer", "int_parsing");
+	if (check_range("body", name, n, min, max, e) < 0)
+		return -1;
+	*out = n;
+	return 1;
+}
+
+int field_bool(struct json_object *obj, const char *name, enum field_need need, int *out,
+	       struct field_errors *e)
+{
+	struct json_object *v = member(obj, name);
+
+	if (v == NULL)
+		return absent(need, "body", name, e);
+	if (!json_object_is_type(v, json_type_boolean))
+		return bad(e, "body", name, "Input should be a valid boolean", "bool_type");
+	*out = json_object_get_boolean(v) ? 1 : 0;
+	return 1;
+}
+
+/* Parse "123", "123.4", "123.45" into cents; -1 for anything else. */
+static int parse_cents(const char *s, int64_t *cents)
+{
+	int64_t whole = 0, frac = 0;
+	int digits = 0, fdigits = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++, digits++) {
+		if (whole > (INT64_MAX / 100 - 9) / 10)
+			return -1;
+		whole = whole * 10 + (*s - '0');
+	}
+	if (digits == 0)
+		return -1;
+	if (*s == '.') {
+		for (s++; *s >= '0' && *s <= '9'; s++, fdigits++) {
+			if (fdigits >= 2 && *s != '0')
+				return -1;
+			if (fdigits < 2)
+				frac = frac * 10 + (*s - '0');
+		}
+		if (fdigits == 0)
+			return -1;
+	}
+	if (*s != '\0')
+		return -1;
+	*cents = whole * 100 + (fdigits == 1 ? frac * 10 : frac);
+	return 0;
+}
+
+int field_money(struct json_object *obj, const char *name, int64_t max_cents,
+		enum field_need need, int64_t *cents, struct field_errors *e)
+{
+	struct json_object *v = member(obj, name);
+	int64_t c;
+
+	if (v == NULL)
+		return absent(need, "body", name, e);
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return bad(e, "body", name, "Input should be a valid number", "float_type");
+	const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+	if (text[0] == '-')
+		return bad(e, "body", name, "Input should be greater than or equal to 0",
+			   "greater_than_equal");
+	if (parse_cents(text, &c) < 0)
+		return bad(e, "body", name, "Input should have no more than 2 decimal places",
+			   "decimal_max_places");
+	if (c > max_cents)
+		return bad(e, "body", name, "Input is too large", "less_than_equal");
+	*cents = c;
+	return 1;
+}
+
+int field_query_str(const char *query, const char *name, size_t min, size_t max, char *out,
+		    size_t outlen, enum field_need need, struct field_errors *e)
+{
+	int found = form_get(query, query ? strlen(query) : 0, name, out, outlen);
+
+	if (found == 0 || (found == 1 && out[0] == '\0' && need == FIELD_OPTIONAL))
+		return absent(need, "query", name, e);
+	if (found < 0)
+		return bad(e, "query", name, "Value is not valid or too long", "value_error");
+	return check_len("query", name, strlen(out), min, max, e);
+}
+
+int field_query_int64(const char *query, const char *name, int64_t min, int64_t max,
+		      enum field_need need, int64_t *out, struct field_errors *e)
+{
+	char text[32];
+	int64_t n;
+	int found = form_get(query, query ? strlen(query) : 0, name, text, sizeof(text));
+
+	if (found == 0)
+		return absent(need, "query", name, e);
+	if (found < 0 || field_parse_int64(text, INT64_MIN, INT64_MAX, &n) < 0)
+		return bad(e, "query", name, "Input should be a valid integer", "int_parsing");
+	if (check_range("query", name, n, min, max, e) < 0)
+		return -1;
+	*out = n;
+	return 1;
+}
+
+int field_query_paging(const char *query, int64_t *limit, int64_t *offset,
+		       struct field_errors *e)
+{
+	int before = e->count;
+
+	*limit = 50;
+	*offset = 0;
+	field_query_int64(query, "limit", 1, 200, FIELD_OPTIONAL, limit, e);
+	if (field_query_int64(query, "offset", 0, INT32_MAX, FIELD_OPTIONAL, offset, e) == 0)
+		field_query_int64(query, "skip", 0, INT32_MAX, FIELD_OPTIONAL, offset, e);
+	return e->count == before ? 0 : -1;
+}
+
+void field_format_money(int64_t cents, char *out, size_t outlen)
+{
+	const char *sign = cents < 0 ? "-" : "";
+	unsigned long long a = cents < 0 ? 0ULL - (unsigned long long)cents : (unsigned long long)cents;
+
+	snprintf(out, outlen, "%s%llu.%02llu", sign, a / 100, a % 100);
+}

@@ -1,0 +1,278 @@
+/* kv.c - Redis access for caches, locks and rate limits. Every call has
+ * a timeout; after a failure the connection is dropped and not retried
+ * for a short while, so a Redis outage costs callers one fast error each,
+ * never a hang. Callers decide what a failure means (fail open for a
+ * cache, fall back to PostgreSQL for a lock). */
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kv.h"
+#include "log.h"
+#include "mem.h"
+
+#define RETRY_MS 500
+
+struct kv {
+	redisContext *c;
+	struct kv_url url;
+	int timeout_ms;
+	long long retry_at; /* monotonic ms before which we do not reconnect */
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int parse_auth(const char **p, struct kv_url *out)
+{
+	const char *at = strchr(*p, '@');
+
+	if (at == NULL)
+		return 0;
+	const char *colon = memchr(*p, ':', (size_t)(at - *p));
+	const char *pw = colon ? colon + 1 : *p;
+	size_t len = (size_t)(at - pw);
+	if (len >= sizeof(out->password))
+		return -1;
+	memcpy(out->password, pw, len);
+	out->password[len] = '\0';
+	*p = at + 1;
+	return 0;
+}
+
+int kv_parse_url(const char *url, struct kv_url *out)
+{
+	const char *p = url;
+	char *end;
+
+	memset(out, 0, sizeof(*out));
+	out->port = 6379;
+	if (url == NULL || strncmp(p, "redis://", 8) != 0)
+		return -1;
+	p += 8;
+	if (parse_auth(&p, out) < 0)
+		return -1;
+	size_t hl = strcspn(p, ":/");
+	if (hl == 0 || hl >= sizeof(out->host))
+		return -1;
+	memcpy(out->host, p, hl);
+	out->host[hl] = '\0';
+	p += hl;
+	if (*p == ':') {
+		long port = strtol(p + 1, &end, 10);
+		if (end == p + 1 || port < 1 || port > 65535)
+			return -1;
+		out->port = (int)port;
+		p = end;
+	}
+	if (*p == '/' && p[1] != '\0') {
+		long db = strtol(p + 1, &end, 10);
+		if (end == p + 1 || *end != '\0' || db < 0 || db > 15)
+			return -1;
+		out->db = (int)db;
+		p = end;
+	} else if (*p == '/') {
+		p++;
+	}
+	return *p == '\0' ? 0 : -1;
+}
+
+struct kv *kv_new(const char *url, int timeout_ms)
+{
+	struct kv *k = xcalloc(1, sizeof(*k));
+
+	if (kv_parse_url(url, &k->url) < 0) {
+		free(k);
+		return NULL;
+	}
+	k->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
+	return k;
+}
+
+static void drop(struct kv *k)
+{
+	if (k->c)
+		redisFree(k->c);
+	k->c = NULL;
+	k->retry_at = now_ms() + RETRY_MS;
+}
+
+void kv_free(struct kv *k)
+{
+	if (k == NULL)
+		return;
+	if (k->c)
+		redisFree(k->c);
+	free(k);
+}
+
+static int handshake(struct kv *k)
+{
+	redisReply *r;
+
+	if (k->url.password[0]) {
+		r = redisCommand(k->c, "AUTH %s", k->url.password);
+		int ok = r && r->type == REDIS_REPLY_STATUS;
+		freeReplyObject(r);
+		if (!ok)
+			return -1;
+	}
+	if (k->url.db) {
+		r = redisCommand(k->c, "SELECT %d", k->url.db);
+		int ok = r && r->type == REDIS_REPLY_STATUS;
+		freeReplyObject(r);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+static int ready(struct kv *k)
+{
+	struct timeval tv = {k->timeout_ms / 1000, (k->timeout_ms % 1000) * 1000};
+
+	if (k->c)
+		return 0;
+	if (now_ms() < k->retry_at)
+		return -1;
+	k->c = redisConnectWithTimeout(k->url.host, k->url.port, tv);
+	if (k->c == NULL || k->c->err || redisSetTimeout(k->c, tv) != REDIS_OK ||
+	    handshake(k) < 0) {
+		log_warn("redis connect failed", "error", k->c ? k->c->errstr : "out of memory");
+		drop(k);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run a command; the reply (to freeReplyObject) or NULL on any error. */
+static redisReply *command(struct kv *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ready(k) < 0)
+		return NULL;
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(k->c, fmt, ap);
+	va_end(ap);
+	if (r == NULL) {
+		log_warn("redis command failed", "error", k->c->errstr);
+		drop(k);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		log_warn("redis error reply", "error", r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+int kv_ping(struct kv *k)
+{
+	redisReply *r = command(k, "PING");
+	int ok = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+
+	freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+static int integer_reply(redisReply *r, long long *value)
+{
+	int ok = r && r->type == REDIS_REPLY_INTEGER;
+
+	if (ok)
+		*value = r->integer;
+	freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+int kv_incr_window(struct kv *k, const char *key, int ttl, long long *value)
+{
+	static const char script[] = "local v = redis.call('INCR', KEYS[1]) "
+				     "if v == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
+				     "return v";
+
+	return integer_reply(command(k, "EVAL %s 1 %s %d", script, key, ttl), value);
+}
+
+int kv_get_int(struct kv *k, const char *key, long long *value)
+{
+	redisReply *r = command(k, "GET %s", key);
+	int rc = -1;
+
+	if (r && r->type == REDIS_REPLY_NIL) {
+		*value = 0;
+		rc = 0;
+	} else if (r && r->type == REDIS_REPLY_STRING) {
+		char *end;
+		*value = strtoll(r->str, &end, 10);
+		rc = *end == '\0' ? 0 : -1;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+int kv_ttl(struct kv *k, const char *key, long long *ttl)
+{
+	return integer_reply(command(k, "TTL %s", key), ttl);
+}
+
+int kv_del(struct kv *k, const char *key)
+{
+	long long n;
+	return integer_reply(command(k, "DEL %s", key), &n);
+}
+
+int kv_get(struct kv *k, const char *key, char *out, size_t outlen)
+{
+	redisReply *r = command(k, "GET %s", key);
+	int rc = -1;
+
+	if (r && r->type == REDIS_REPLY_NIL) {
+		rc = 0;
+	} else if (r && r->type == REDIS_REPLY_STRING && r->len < outlen) {
+		memcpy(out, r->str, r->len);
+		out[r->len] = '\0';
+		rc = 1;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+int kv_set(struct kv *k, const char *key, const char *value, size_t len, long long ms, int nx)
+{
+	redisReply *r;
+
+	if (ms > 0 && nx)
+		r = command(k, "SET %s %b PX %lld NX", key, value, len, ms);
+	else if (ms > 0)
+		r = command(k, "SET %s %b PX %lld", key, value, len, ms);
+	else if (nx)
+		r = command(k, "SET %s %b NX", key, value, len);
+	else
+		r = command(k, "SET %s %b", key, value, len);
+	if (r == NULL)
+		return -1;
+	int rc = r->type == REDIS_REPLY_STATUS ? 1 : r->type == REDIS_REPLY_NIL ? 0 : -1;
+	freeReplyObject(r);
+	return rc;
+}
+
+int kv_del_if(struct kv *k, const char *key, const char *owner)
+{
+	static const char script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+				     "return redis.call('DEL', KEYS[1]) else return 0 end";
+	long long n;
+
+	if (integer_reply(command(k, "EVAL %s 1 %s %s", script, key, owner), &n) < 0)
+		return -1;
+	return n > 0 ? 1 : 0;
+}

@@ -1,0 +1,45 @@
+/* kv.h - one Redis connection per process (hiredis 0.14). Reconnects on
+ * the next call after a failure; every call has a short timeout, so a
+ * Redis that is down makes calls fail fast, never hang. */
+#ifndef FO_KV_H
+#define FO_KV_H
+
+#include <stddef.h>
+
+struct kv;
+
+struct kv_url {
+	char host[128];
+	int port;
+	char password[128];
+	int db;
+};
+
+/* Parse redis://[:password@]host[:port][/db]: 0 or -1. */
+int kv_parse_url(const char *url, struct kv_url *out);
+
+/* A handle for url (lazy connect). NULL when url does not parse. */
+struct kv *kv_new(const char *url, int timeout_ms);
+void kv_free(struct kv *k);
+
+/* 0 when PING answers PONG, else -1. */
+int kv_ping(struct kv *k);
+/* INCR key; on the first increment set its expiry to ttl seconds.
+ * 0 with *value, or -1. */
+int kv_incr_window(struct kv *k, const char *key, int ttl, long long *value);
+/* GET key as an integer: 0 with *value (0 when absent), or -1. */
+int kv_get_int(struct kv *k, const char *key, long long *value);
+/* Seconds until key expires: 0 with *ttl (-2 absent, -1 no expiry), or -1. */
+int kv_ttl(struct kv *k, const char *key, long long *ttl);
+/* DEL key: 0 or -1. */
+int kv_del(struct kv *k, const char *key);
+/* GET key into out (size outlen): 1 found, 0 absent, -1 error/too long. */
+int kv_get(struct kv *k, const char *key, char *out, size_t outlen);
+/* SET key value, with expiry ms when ms > 0; only if absent when nx.
+ * 1 set, 0 not set (nx and present), -1 error. */
+int kv_set(struct kv *k, const char *key, const char *value, size_t len, long long ms, int nx);
+/* DEL key only when its value equals owner (compare-and-delete):
+ * 1 deleted, 0 not owner or absent, -1 error. */
+int kv_del_if(struct kv *k, const char *key, const char *owner);
+
+#endif

@@ -1,0 +1,467 @@
+/* prefork.c - the pool master and its children. The master owns the
+ * listening socket, the shared metrics and the per-child status slots; it
+ * forks request children (and one tick child when the service has
+ * background work), respawns any that exit, and stops them gracefully.
+ * Children accept FastCGI requests one at a time. The master never
+ * serves a request and holds no database connection once it has forked. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "kv.h"
+#include "log.h"
+#include "metrics.h"
+#include "prefork.h"
+#include "serve.h"
+#include "worker.h"
+
+#define METRIC_SLOTS   1024
+#define BACKLOG        1024
+#define SLOT_TEXT      96
+#define STOP_WAIT_MS   30000
+#define CRASH_WINDOW   1000 /* a child that dies sooner is respawned after a pause */
+#define DB_WAIT_TRIES  30
+
+struct worker worker;
+
+struct child {
+	pid_t pid;
+	int tick;
+	long long started;
+	long long respawn_at;
+};
+
+static volatile sig_atomic_t got_term, got_hup, got_chld;
+static volatile sig_atomic_t child_busy, child_stop;
+static struct child *children;
+static int nchildren;
+static char (*busy_slots)[SLOT_TEXT];
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_master_signal(int sig)
+{
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGCHLD)
+		got_chld = 1;
+}
+
+static void on_child_term(int sig)
+{
+	(void)sig;
+	if (!child_busy)
+		_exit(0);
+	child_stop = 1;
+}
+
+int prefork_parse_listen(const char *listen, char *path, unsigned long pathlen, char *host,
+			 unsigned long hostlen, int *port)
+{
+	path[0] = host[0] = '\0';
+	*port = 0;
+	if (strncmp(listen, "unix:", 5) == 0) {
+		const char *p = listen + 5;
+		if (p[0] != '/' || strlen(p) >= pathlen ||
+		    strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return -1;
+		memcpy(path, p, strlen(p) + 1);
+		return 0;
+	}
+	const char *colon = strrchr(listen, ':');
+	if (colon == NULL || colon == listen || (unsigned long)(colon - listen) >= hostlen)
+		return -1;
+	char *end;
+	long n = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end != '\0' || n < 1 || n > 65535)
+		return -1;
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	*port = (int)n;
+	return 0;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char lock[sizeof(sa.sun_path) + 8];
+	int fd;
+
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		log_error("another pool is serving this socket", "path", path);
+		return -1;
+	}
+	/* lfd stays open for the life of the master: it is the lock */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0666) < 0 || listen(fd, BACKLOG) < 0) {
+		log_error("cannot listen on unix socket", "path", path, "error", strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+static int listen_tcp(const char *host, int port)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai = NULL;
+	char sport[8];
+	int fd = -1, one = 1;
+
+	snprintf(sport, sizeof(sport), "%d", port);
+	if (getaddrinfo(host, sport, &hints, &ai) != 0 || ai == NULL) {
+		log_error("cannot resolve listen address", "host", host);
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, BACKLOG) < 0) {
+		log_error("cannot listen on tcp", "host", host, "port", sport, "error",
+			  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static int open_listener(const char *listen)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], host[256];
+	int port;
+
+	if (prefork_parse_listen(listen, path, sizeof(path), host, sizeof(host), &port) < 0) {
+		log_error("LISTEN must be unix:/absolute/path or host:port", "listen", listen);
+		return -1;
+	}
+	return path[0] ? listen_unix(path) : listen_tcp(host, port);
+}
+
+static void unlink_listener(const char *listen)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], host[256], lock[128];
+	int port;
+
+	if (prefork_parse_listen(listen, path, sizeof(path), host, sizeof(host), &port) == 0 &&
+	    path[0]) {
+		unlink(path);
+		snprintf(lock, sizeof(lock), "%s.lock", path);
+		unlink(lock);
+	}
+}
+
+static void connect_stores(void)
+{
+	worker.db = db_new(worker.conf->database_url, worker.conf->db_timeout_ms);
+	worker.kv = kv_new(worker.conf->redis_url, 1000);
+}
+
+static void close_stores(void)
+{
+	db_free(worker.db);
+	kv_free(worker.kv);
+	worker.db = NULL;
+	worker.kv = NULL;
+}
+
+static void child_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_child_term};
+	sigset_t none;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void run_tick(void)
+{
+	long ms = worker.svc->tick_ms > 0 ? worker.svc->tick_ms : 1000;
+	struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (!child_stop) {
+		child_busy = 1;
+		worker.svc->tick(&worker);
+		child_busy = 0;
+		if (child_stop)
+			break;
+		nanosleep(&pause, NULL);
+	}
+}
+
+static void run_requests(int fd)
+{
+	FCGX_Request fr;
+
+	FCGX_InitRequest(&fr, fd, 0);
+	for (int n = 0; n < worker.conf->max_requests && !child_stop; n++) {
+		if (FCGX_Accept_r(&fr) < 0)
+			break;
+		child_busy = 1;
+		serve_request(&worker, &fr);
+		FCGX_Finish_r(&fr);
+		child_busy = 0;
+	}
+}
+
+static void child_main(int idx, int fd, int tick)
+{
+	child_signals();
+	worker.busy_route = busy_slots[idx];
+	busy_slots[idx][0] = '\0';
+	connect_stores();
+	if (tick)
+		run_tick();
+	else
+		run_requests(fd);
+	close_stores();
+	_exit(0);
+}
+
+static void spawn(int idx, int fd)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_error("fork failed", "error", strerror(errno));
+		children[idx].respawn_at = now_ms() + CRASH_WINDOW;
+		return;
+	}
+	if (pid == 0)
+		child_main(idx, fd, children[idx].tick);
+	children[idx].pid = pid;
+	children[idx].started = now_ms();
+	children[idx].respawn_at = 0;
+}
+
+static void log_exit(int idx, int status)
+{
+	char pid[16], code[16];
+	const char *route = busy_slots[idx][0] ? busy_slots[idx] : "";
+
+	snprintf(pid, sizeof(pid), "%ld", (long)children[idx].pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		log_info("worker exited", "child", pid);
+		return;
+	}
+	if (WIFSIGNALED(status))
+		snprintf(code, sizeof(code), "signal %d", WTERMSIG(status));
+	else
+		snprintf(code, sizeof(code), "exit %d", WEXITSTATUS(status));
+	log_error("worker died", "child", pid, "how", code, "route", route);
+}
+
+static void reap(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < nchildren; i++) {
+			if (children[i].pid != pid)
+				continue;
+			log_exit(i, status);
+			int fast = now_ms() - children[i].started < CRASH_WINDOW &&
+				   !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+			children[i].pid = 0;
+			children[i].respawn_at = fast ? now_ms() + CRASH_WINDOW : now_ms();
+			busy_slots[i][0] = '\0';
+		}
+	}
+}
+
+static void signal_children(int sig)
+{
+	for (int i = 0; i < nchildren; i++)
+		if (children[i].pid > 0)
+			kill(children[i].pid, sig);
+}
+
+static int live_children(void)
+{
+	int n = 0;
+	for (int i = 0; i < nchildren; i++)
+		n += children[i].pid > 0;
+	return n;
+}
+
+static void stop_children(void)
+{
+	long long deadline = now_ms() + STOP_WAIT_MS;
+	struct timespec pause = {0, 20 * 1000000L};
+
+	signal_children(SIGTERM);
+	while (live_children() > 0 && now_ms() < deadline) {
+		reap();
+		if (live_children() > 0)
+			nanosleep(&pause, NULL);
+	}
+	if (live_children() > 0) {
+		log_warn("workers did not stop in time; killing them");
+		signal_children(SIGKILL);
+		while (live_children() > 0 && waitpid(-1, NULL, 0) > 0)
+			reap();
+	}
+}
+
+static void respawn_due(int fd)
+{
+	long long now = now_ms();
+
+	for (int i = 0; i < nchildren; i++)
+		if (children[i].pid == 0 && children[i].respawn_at <= now)
+			spawn(i, fd);
+}
+
+static void master_loop(int fd, const sigset_t *waitmask)
+{
+	struct timespec tick = {0, 200 * 1000000L};
+
+	respawn_due(fd);
+	while (!got_term) {
+		pselect(0, NULL, NULL, NULL, &tick, waitmask);
+		if (got_chld) {
+			got_chld = 0;
+			reap();
+		}
+		if (got_hup) {
+			got_hup = 0;
+			log_info("re-forking workers on SIGHUP");
+			signal_children(SIGTERM);
+		}
+		if (!got_term)
+			respawn_due(fd);
+	}
+	log_info("stopping: waiting for in-flight requests");
+	stop_children();
+}
+
+static void master_signals(sigset_t *waitmask)
+{
+	struct sigaction sa = {.sa_handler = on_master_signal};
+	sigset_t block;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, waitmask);
+	sigdelset(waitmask, SIGTERM);
+	sigdelset(waitmask, SIGINT);
+	sigdelset(waitmask, SIGHUP);
+	sigdelset(waitmask, SIGCHLD);
+}
+
+static const char *env(const char *name)
+{
+	return getenv(name);
+}
+
+/* Migrations and the service's start hook, retrying while PostgreSQL
+ * comes up (a stack starting all at once). */
+static int prepare(const struct service *svc)
+{
+	int rc = -1;
+
+	connect_stores();
+	for (int i = 0; i < DB_WAIT_TRIES && db_ping(worker.db) < 0; i++)
+		sleep(1);
+	if (db_migrate(worker.db, worker.conf->migrations_dir) >= 0 &&
+	    (svc->start == NULL || svc->start(&worker) == 0))
+		rc = 0;
+	close_stores();
+	return rc;
+}
+
+static int setup_shared(int n)
+{
+	worker.metrics = metrics_new(METRIC_SLOTS);
+	busy_slots = mmap(NULL, (size_t)n * SLOT_TEXT, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	children = calloc((size_t)n, sizeof(*children));
+	if (worker.metrics == NULL || busy_slots == MAP_FAILED || children == NULL)
+		return -1;
+	nchildren = n;
+	children[n - 1].tick = worker.svc->tick != NULL;
+	return 0;
+}
+
+int prefork_main(const struct service *svc, int argc, char **argv)
+{
+	static struct conf conf;
+	struct buf errors;
+	sigset_t waitmask;
+
+	(void)argc;
+	(void)argv;
+	log_init(svc->name, LOG_LVL_INFO);
+	buf_init(&errors);
+	if (conf_load(&conf, svc->name, env, &errors) < 0) {
+		fprintf(stderr, "flightops-%s: the configuration is not valid:\n%s", svc->name,
+			buf_str(&errors));
+		return 2;
+	}
+	buf_release(&errors);
+	log_init(svc->name, (enum log_level)conf.log_level);
+	worker.conf = &conf;
+	worker.svc = svc;
+	struct kv_url ku;
+	if (kv_parse_url(conf.redis_url, &ku) < 0) {
+		fprintf(stderr, "flightops-%s: REDIS_URL: must be redis://[:password@]host[:port][/db]\n",
+			svc->name);
+		return 2;
+	}
+	if (prepare(svc) < 0)
+		return 1;
+	int fd = open_listener(conf.listen);
+	if (fd < 0 || FCGX_Init() != 0 || setup_shared(conf.workers + (svc->tick != NULL)) < 0)
+		return 1;
+	master_signals(&waitmask);
+	log_info("pool started", "listen", conf.listen);
+	master_loop(fd, &waitmask);
+	close(fd);
+	unlink_listener(conf.listen);
+	log_info("pool stopped");
+	return 0;
+}

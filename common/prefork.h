@@ -1,0 +1,20 @@
+/* prefork.h - the pool master. Reads the configuration, applies the
+ * service's migrations, runs its start hook, opens the FastCGI socket,
+ * forks conf->workers request children (and a tick child when the service
+ * has one), respawns any that die (logging the route it was serving),
+ * replaces a child after max_requests, re-forks every child on SIGHUP and
+ * stops gracefully on SIGTERM/SIGINT: in-flight requests finish. */
+#ifndef FO_PREFORK_H
+#define FO_PREFORK_H
+
+struct service;
+
+/* Run the pool; returns the process exit status. */
+int prefork_main(const struct service *svc, int argc, char **argv);
+
+/* Parse a LISTEN value: "unix:/abs/path" sets *path; "host:port" (host
+ * required, port 1..65535) sets *host and *port. 0 or -1. Pure. */
+int prefork_parse_listen(const char *listen, char *path, unsigned long pathlen, char *host,
+			 unsigned long hostlen, int *port);
+
+#endif

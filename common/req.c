@@ -1,0 +1,103 @@
+/* req.c - the request as handlers see it, and the helpers that turn its
+ * raw parts (captures, body) into checked values or a 4xx reply. */
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "field.h"
+#include "reply.h"
+#include "req.h"
+
+#define JSON_DEPTH 32
+
+void req_init(struct req *r, struct worker *w)
+{
+	memset(r, 0, sizeof(*r));
+	r->w = w;
+	r->method = r->path = r->query = r->content_type = "";
+	r->authorization = r->service_key = r->idempotency_key = "";
+	buf_init(&r->headers);
+	buf_init(&r->out);
+}
+
+void req_release(struct req *r)
+{
+	free(r->body);
+	json_object_put(r->json);
+	buf_release(&r->headers);
+	buf_release(&r->out);
+	r->body = NULL;
+	r->json = NULL;
+}
+
+int req_param_id(struct req *r, const char *name, int64_t *id)
+{
+	const char *v = route_param(&r->match, name);
+
+	if (v && field_parse_int64(v, 1, INT64_MAX, id) == 0)
+		return 0;
+	reply_error(r, 404, "Not Found");
+	return -1;
+}
+
+/* Parse the whole body strictly; NULL for anything but one JSON value
+ * followed by optional whitespace. */
+static struct json_object *parse(const char *s, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(JSON_DEPTH);
+	struct json_object *obj;
+
+	if (tok == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, s, (int)len);
+	if (obj && json_tokener_get_error(tok) == json_tokener_success) {
+		size_t end = json_tokener_get_parse_end(tok);
+		while (end < len && strchr(" \t\r\n", s[end]))
+			end++;
+		if (end != len) {
+			json_object_put(obj);
+			obj = NULL;
+		}
+	} else {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+struct json_object *req_json(struct req *r)
+{
+	if (r->json)
+		return r->json;
+	if (r->body_len == 0 || r->body == NULL) {
+		reply_error(r, 400, "Request body must be a JSON object");
+		return NULL;
+	}
+	r->json = parse(r->body, r->body_len);
+	if (r->json == NULL) {
+		reply_error(r, 400, "Malformed JSON body");
+		return NULL;
+	}
+	if (!json_object_is_type(r->json, json_type_object)) {
+		struct field_errors e;
+		field_errors_init(&e);
+		field_error_add(&e, "body", "", "Input should be a JSON object", "model_type");
+		reply_invalid(r, &e);
+		return NULL;
+	}
+	return r->json;
+}
+
+int req_is_form(const struct req *r)
+{
+	static const char form[] = "application/x-www-form-urlencoded";
+	return strncasecmp(r->content_type, form, sizeof(form) - 1) == 0;
+}
+
+int req_is_privileged(const struct req *r)
+{
+	return r->caller == CALLER_SERVICE || (r->caller == CALLER_USER && r->user.admin);
+}

@@ -1,0 +1,60 @@
+/* req.h - one request as handlers see it: method, path, query, the
+ * headers we use, the body (capped), the route captures, the caller, and
+ * the response being built. Built by serve.c from FastCGI params;
+ * handlers never see FastCGI. */
+#ifndef FO_REQ_H
+#define FO_REQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "route.h"
+
+struct worker;
+struct json_object;
+
+enum req_caller { CALLER_NONE, CALLER_USER, CALLER_SERVICE };
+
+#define REQ_ID_MAX 65
+
+struct req {
+	struct worker *w;
+	const char *method;          /* "GET" */
+	const char *path;            /* decoded path, no query */
+	const char *query;           /* raw query string, "" when none */
+	const char *content_type;    /* "" when none */
+	const char *authorization;   /* "" when none */
+	const char *service_key;     /* X-Service-Key, "" when none */
+	const char *idempotency_key; /* Idempotency-Key, "" when none */
+	char request_id[REQ_ID_MAX];
+	char *body; /* NUL-terminated, body_len bytes; owned */
+	size_t body_len;
+	struct route_match match;
+	enum req_caller caller;
+	struct auth_claims user; /* when caller == CALLER_USER */
+	struct json_object *json; /* parsed body, owned; see req_json */
+
+	/* the response */
+	int status; /* 0 until a reply_* call */
+	struct buf headers; /* extra "Name: value\r\n" lines */
+	struct buf out;     /* body */
+	const char *out_type;
+};
+
+void req_init(struct req *r, struct worker *w);
+void req_release(struct req *r);
+
+/* The route capture name as a positive int64: 0, or -1 after replying 404
+ * (an id that does not parse names no resource). */
+int req_param_id(struct req *r, const char *name, int64_t *id);
+/* The body as a JSON object, parsed once and owned by r; NULL after
+ * replying 400 (malformed JSON) or 422 (not an object). */
+struct json_object *req_json(struct req *r);
+/* 1 when the body is a form (application/x-www-form-urlencoded). */
+int req_is_form(const struct req *r);
+/* 1 when the caller is a service or an admin user. */
+int req_is_privileged(const struct req *r);
+
+#endif

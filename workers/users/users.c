@@ -1,0 +1,322 @@
+/* users.c - registration, login and profile handlers: parse -> validate
+ * -> store -> reply. Passwords are hashed with yescrypt; logins of
+ * unknown users spend the same time as wrong passwords; failed logins are
+ * limited per username in Redis (failing open, logged, when Redis is
+ * down, so an outage does not lock everyone out). */
+#include <ctype.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "field.h"
+#include "form.h"
+#include "kv.h"
+#include "log.h"
+#include "reply.h"
+#include "req.h"
+#include "store.h"
+#include "users.h"
+#include "worker.h"
+
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 72
+#define LOGIN_NAME_MAX 64
+
+static const char incorrect[] = "Incorrect username or password";
+
+int users_username_valid(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+	return s[n] == '\0' && n >= 3 && n <= 32;
+}
+
+static int domain_valid(const char *d)
+{
+	size_t label = 0;
+	int dots = 0;
+
+	for (; *d; d++) {
+		if (*d == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			dots++;
+		} else if (isalnum((unsigned char)*d) || *d == '-' || (unsigned char)*d >= 0x80) {
+			label++;
+		} else {
+			return 0;
+		}
+	}
+	return dots > 0 && label > 0;
+}
+
+int users_email_valid(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	if (at == NULL || at == s || at - s > 64 || strchr(at + 1, '@') || strlen(s) > 254)
+		return 0;
+	for (const char *p = s; p < at; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || strchr("\"(),:;<>[\\]", *p))
+			return 0;
+	return domain_valid(at + 1);
+}
+
+static struct json_object *user_json(const struct user *u)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_int64(u->id));
+	json_object_object_add(o, "email", json_object_new_string(u->email));
+	json_object_object_add(o, "username", json_object_new_string(u->username));
+	json_object_object_add(o, "full_name", json_object_new_string(u->full_name));
+	json_object_object_add(o, "role", json_object_new_string(u->role));
+	json_object_object_add(o, "is_active", json_object_new_boolean(u->is_active));
+	json_object_object_add(o, "created_at", json_object_new_string(u->created_at));
+	return o;
+}
+
+/* Read and check the registration body into u; 0, or -1 after replying. */
+static int read_registration(struct req *r, struct user *u, const char **password)
+{
+	struct json_object *body = req_json(r);
+	struct field_errors e;
+	const char *email = NULL, *username = NULL, *full_name = NULL;
+
+	if (body == NULL)
+		return -1;
+	field_errors_init(&e);
+	if (field_str(body, "email", 3, 254, FIELD_REQUIRED, &email, &e) > 0 &&
+	    !users_email_valid(email))
+		field_error_add(&e, "body", "email", "value is not a valid email address",
+				"value_error");
+	if (field_str(body, "username", 3, 32, FIELD_REQUIRED, &username, &e) > 0 &&
+	    !users_username_valid(username))
+		field_error_add(&e, "body", "username",
+				"Username may contain only letters, digits, '_', '.' and '-'",
+				"string_pattern_mismatch");
+	field_str(body, "full_name", 1, 128, FIELD_REQUIRED, &full_name, &e);
+	field_str(body, "password", PASSWORD_MIN, PASSWORD_MAX, FIELD_REQUIRED, password, &e);
+	if (e.count) {
+		reply_invalid(r, &e);
+		return -1;
+	}
+	field_errors_release(&e);
+	snprintf(u->email, sizeof(u->email), "%s", email);
+	snprintf(u->username, sizeof(u->username), "%s", username);
+	snprintf(u->full_name, sizeof(u->full_name), "%s", full_name);
+	snprintf(u->role, sizeof(u->role), "user");
+	return 0;
+}
+
+void users_register(struct req *r)
+{
+	struct user u = {0}, out;
+	const char *password = NULL;
+	int email_taken;
+
+	if (read_registration(r, &u, &password) < 0)
+		return;
+	if (auth_password_hash(password, u.password_hash, sizeof(u.password_hash)) < 0) {
+		log_error("password hashing failed");
+		return;
+	}
+	switch (store_user_create(r->w->db, &u, &out, &email_taken)) {
+	case STORE_OK:
+		reply_json(r, 201, user_json(&out));
+		return;
+	case STORE_CONFLICT:
+		reply_error(r, 409, email_taken ? "Email already registered" : "Username already taken");
+		return;
+	default:
+		reply_error(r, 503, "Database unavailable");
+	}
+}
+
+/* Read username and password from a form or JSON body into the
+ * buffers; 0, or -1 after replying 400/422. */
+static int read_login(struct req *r, char *name, size_t nlen, char *pw, size_t pwlen)
+{
+	struct field_errors e;
+
+	field_errors_init(&e);
+	if (req_is_form(r)) {
+		if (form_get(r->body, r->body_len, "username", name, nlen) <= 0 || !*name)
+			field_error_add(&e, "body", "username", "Field required", "missing");
+		if (form_get(r->body, r->body_len, "password", pw, pwlen) <= 0 || !*pw)
+			field_error_add(&e, "body", "password", "Field required", "missing");
+	} else {
+		struct json_object *body = req_json(r);
+		const char *n = NULL, *p = NULL;
+		if (body == NULL) {
+			field_errors_release(&e);
+			return -1;
+		}
+		field_str(body, "username", 1, nlen - 1, FIELD_REQUIRED, &n, &e);
+		field_str(body, "password", 1, pwlen - 1, FIELD_REQUIRED, &p, &e);
+		snprintf(name, nlen, "%s", n ? n : "");
+		snprintf(pw, pwlen, "%s", p ? p : "");
+	}
+	if (e.count) {
+		reply_invalid(r, &e);
+		return -1;
+	}
+	field_errors_release(&e);
+	return 0;
+}
+
+static void failure_key(const char *username, char *key, size_t len)
+{
+	size_t n = (size_t)snprintf(key, len, "login_fail:");
+
+	for (; *username && n + 1 < len; username++)
+		key[n++] = (char)tolower((unsigned char)*username);
+	key[n] = '\0';
+}
+
+/* 1 when this username is locked out (after replying 429), else 0. */
+static int locked_out(struct req *r, const char *key)
+{
+	long long failures = 0, ttl = 0;
+	char retry[24];
+
+	if (kv_get_int(r->w->kv, key, &failures) < 0) {
+		log_warn("login limit unavailable: redis down");
+		return 0;
+	}
+	if (failures < r->w->conf->login_max_failures)
+		return 0;
+	if (kv_ttl(r->w->kv, key, &ttl) < 0 || ttl < 1)
+		ttl = r->w->conf->login_window_seconds;
+	snprintf(retry, sizeof(retry), "%lld", ttl);
+	reply_header(r, "Retry-After", retry);
+	reply_error(r, 429, "Too many failed login attempts; try again later");
+	return 1;
+}
+
+/* 1 when name/password are right for an active user (u filled). Takes
+ * one hash verification whether or not the user exists. */
+static int credentials_ok(struct req *r, const char *name, const char *pw, struct user *u)
+{
+	enum store_status st = STORE_NOT_FOUND;
+
+	if (strlen(pw) <= PASSWORD_MAX && strlen(name) <= 32)
+		st = store_user_by_username(r->w->db, name, u);
+	if (st == STORE_ERROR)
+		return -1;
+	if (st != STORE_OK) {
+		auth_password_dummy(pw);
+		return 0;
+	}
+	return auth_password_verify(pw, u->password_hash) && u->is_active;
+}
+
+static void issue_token(struct req *r, const struct user *u)
+{
+	struct auth_claims c = {.uid = u->id, .admin = strcmp(u->role, "admin") == 0};
+	int64_t ttl = (int64_t)r->w->conf->access_token_minutes * 60;
+	struct json_object *o;
+
+	snprintf(c.sub, sizeof(c.sub), "%s", u->username);
+	char *token = auth_token_issue(r->w->conf->secret_key, &c, time(NULL), ttl);
+	if (token == NULL) {
+		log_error("token signing failed");
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "access_token", json_object_new_string(token));
+	json_object_object_add(o, "token_type", json_object_new_string("bearer"));
+	json_object_object_add(o, "expires_in", json_object_new_int64(ttl));
+	reply_json(r, 200, o);
+	free(token);
+}
+
+void users_token(struct req *r)
+{
+	char name[LOGIN_NAME_MAX + 1], pw[PASSWORD_MAX * 4], key[96];
+	struct user u;
+	long long n;
+
+	if (read_login(r, name, sizeof(name), pw, sizeof(pw)) < 0)
+		return;
+	failure_key(name, key, sizeof(key));
+	if (locked_out(r, key))
+		return;
+	int ok = credentials_ok(r, name, pw, &u);
+	explicit_bzero(pw, sizeof(pw));
+	if (ok < 0) {
+		reply_error(r, 503, "Database unavailable");
+		return;
+	}
+	if (!ok) {
+		if (kv_incr_window(r->w->kv, key, r->w->conf->login_window_seconds, &n) < 0)
+			log_warn("login failure not counted: redis down");
+		reply_header(r, "WWW-Authenticate", "Bearer");
+		reply_error(r, 401, incorrect);
+		return;
+	}
+	kv_del(r->w->kv, key);
+	issue_token(r, &u);
+}
+
+void users_me(struct req *r)
+{
+	struct user u;
+
+	enum store_status st = store_user_by_id(r->w->db, r->user.uid, &u);
+
+	if (st == STORE_OK && u.is_active) {
+		reply_json(r, 200, user_json(&u));
+	} else if (st == STORE_ERROR) {
+		reply_error(r, 503, "Database unavailable");
+	} else {
+		/* a deleted or deactivated user's token is no longer good */
+		reply_header(r, "WWW-Authenticate", "Bearer");
+		reply_error(r, 401, "Could not validate credentials");
+	}
+}
+
+void users_get(struct req *r)
+{
+	struct user u;
+	int64_t id;
+
+	if (req_param_id(r, "id", &id) < 0)
+		return;
+	switch (store_user_by_id(r->w->db, id, &u)) {
+	case STORE_OK:
+		reply_json(r, 200, user_json(&u));
+		return;
+	case STORE_NOT_FOUND:
+		reply_error(r, 404, "User not found");
+		return;
+	default:
+		reply_error(r, 503, "Database unavailable");
+	}
+}
+
+int users_bootstrap(struct worker *w)
+{
+	const struct conf *c = w->conf;
+	struct user u = {0}, out;
+	int email_taken;
+
+	if (c->admin_username == NULL)
+		return 0;
+	if (store_user_by_username(w->db, c->admin_username, &out) == STORE_OK)
+		return 0;
+	snprintf(u.email, sizeof(u.email), "%s", c->admin_email);
+	snprintf(u.username, sizeof(u.username), "%s", c->admin_username);
+	snprintf(u.full_name, sizeof(u.full_name), "Administrator");
+	snprintf(u.role, sizeof(u.role), "admin");
+	if (auth_password_hash(c->admin_password, u.password_hash, sizeof(u.password_hash)) < 0)
+		return -1;
+	enum store_status st = store_user_create(w->db, &u, &out, &email_taken);
+	if (st == STORE_OK)
+		log_info("admin user created", "username", u.username);
+	else
+		log_error("cannot create the admin user", "username", u.username);
+	return st == STORE_OK ? 0 : -1;
+}
