@@ -149,8 +149,8 @@ void auth_password_dummy(const char *pw)
 {
 	static char dummy[AUTH_HASH_MAX];
 
-	if (dummy[0] == '\0' && auth_password_hash("flightops-dummy-password", dummy,
-						   sizeof(dummy)) < 0)
+	if (dummy[0] == '\0' &&
+	    auth_password_hash("flightops-dummy-password", dummy, sizeof(dummy)) < 0)
 		return;
 	(void)auth_password_verify(pw, dummy);
 }

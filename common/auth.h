@@ -12,9 +12,9 @@
 #define AUTH_HASH_MAX 128
 
 struct auth_claims {
-	int64_t uid;             /* "uid" */
-	char sub[AUTH_SUB_MAX];  /* "sub": the username */
-	int admin;               /* "role" == "admin" */
+	int64_t uid;            /* "uid" */
+	char sub[AUTH_SUB_MAX]; /* "sub": the username */
+	int admin;              /* "role" == "admin" */
 	int64_t iat;
 	int64_t exp;
 };

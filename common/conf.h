@@ -8,24 +8,24 @@
 #include "buf.h"
 
 struct conf {
-	const char *service;       /* "users", "flights", ... (from the binary) */
-	char *listen;              /* LISTEN: "unix:/path.sock" or "host:port" */
-	int workers;               /* WORKERS, default 2 per core */
-	int max_requests;          /* MAX_REQUESTS a child serves before it is replaced */
-	char *database_url;        /* DATABASE_URL (required) */
-	char *redis_url;           /* REDIS_URL, default redis://127.0.0.1:6379/0 */
-	char *secret_key;          /* SECRET_KEY, >= 32 bytes, signs user tokens */
-	char *service_key;         /* SERVICE_KEY, >= 32 bytes, internal calls */
-	int access_token_minutes;  /* ACCESS_TOKEN_MINUTES, default 30 */
-	char *admin_username;      /* ADMIN_USERNAME (optional) */
-	char *admin_password;      /* ADMIN_PASSWORD */
-	char *admin_email;         /* ADMIN_EMAIL */
-	char *migrations_dir;      /* MIGRATIONS_DIR, default sql/<service> */
-	int log_level;             /* LOG_LEVEL: debug|info|warn|error */
-	size_t body_max;           /* BODY_MAX bytes, default 65536 */
-	int login_max_failures;    /* LOGIN_MAX_FAILURES per username per window */
-	int login_window_seconds;  /* LOGIN_WINDOW_SECONDS */
-	int db_timeout_ms;         /* DB_TIMEOUT_MS: connect and statement timeout */
+	const char *service;      /* "users", "flights", ... (from the binary) */
+	char *listen;             /* LISTEN: "unix:/path.sock" or "host:port" */
+	int workers;              /* WORKERS, default 2 per core */
+	int max_requests;         /* MAX_REQUESTS a child serves before it is replaced */
+	char *database_url;       /* DATABASE_URL (required) */
+	char *redis_url;          /* REDIS_URL, default redis://127.0.0.1:6379/0 */
+	char *secret_key;         /* SECRET_KEY, >= 32 bytes, signs user tokens */
+	char *service_key;        /* SERVICE_KEY, >= 32 bytes, internal calls */
+	int access_token_minutes; /* ACCESS_TOKEN_MINUTES, default 30 */
+	char *admin_username;     /* ADMIN_USERNAME (optional) */
+	char *admin_password;     /* ADMIN_PASSWORD */
+	char *admin_email;        /* ADMIN_EMAIL */
+	char *migrations_dir;     /* MIGRATIONS_DIR, default sql/<service> */
+	int log_level;            /* LOG_LEVEL: debug|info|warn|error */
+	size_t body_max;          /* BODY_MAX bytes, default 65536 */
+	int login_max_failures;   /* LOGIN_MAX_FAILURES per username per window */
+	int login_window_seconds; /* LOGIN_WINDOW_SECONDS */
+	int db_timeout_ms;        /* DB_TIMEOUT_MS: connect and statement timeout */
 };
 
 typedef const char *(*conf_getenv_fn)(const char *name);

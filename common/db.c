@@ -58,8 +58,8 @@ static void drop(struct db *d)
 static int connect_now(struct db *d)
 {
 	char timeout[16], options[64];
-	const char *keys[] = {"dbname", "connect_timeout", "options", "keepalives",
-			      "application_name", NULL};
+	const char *keys[] = {"dbname",     "connect_timeout",  "options",
+	                      "keepalives", "application_name", NULL};
 	const char *vals[] = {d->url, timeout, options, "1", "flightops", NULL};
 
 	snprintf(timeout, sizeof(timeout), "%d", d->timeout_ms < 2000 ? 2 : d->timeout_ms / 1000);
@@ -68,7 +68,7 @@ static int connect_now(struct db *d)
 	if (d->conn && PQstatus(d->conn) == CONNECTION_OK)
 		return 0;
 	log_warn("database connect failed", "error",
-		 d->conn ? PQerrorMessage(d->conn) : "out of memory");
+	         d->conn ? PQerrorMessage(d->conn) : "out of memory");
 	drop(d);
 	return -1;
 }
@@ -126,7 +126,7 @@ static void record_failure(struct db *d, PGresult *res)
 	snprintf(d->sqlstate, sizeof(d->sqlstate), "%s", state ? state : "");
 	if (state == NULL || strncmp(state, "23", 2) != 0)
 		log_warn("database statement failed", "sqlstate", d->sqlstate, "error",
-			 d->conn ? PQerrorMessage(d->conn) : "not connected");
+		         d->conn ? PQerrorMessage(d->conn) : "not connected");
 }
 
 PGresult *db_exec(struct db *d, const char *sql, int n, const char *const *params)
@@ -282,7 +282,7 @@ int db_migrate(struct db *d, const char *dir)
 	if (db_run(d, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")") < 0)
 		goto out;
 	if (db_run(d, "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
-		      "applied_at timestamptz NOT NULL DEFAULT now())") == 0)
+	              "applied_at timestamptz NOT NULL DEFAULT now())") == 0)
 		rc = apply_all(d, dir, list, n);
 	db_run(d, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");
 out:

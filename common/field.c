@@ -26,7 +26,7 @@ void field_errors_release(struct field_errors *e)
 }
 
 void field_error_add(struct field_errors *e, const char *where, const char *name, const char *msg,
-		     const char *type)
+                     const char *type)
 {
 	struct json_object *err = json_object_new_object();
 	struct json_object *loc = json_object_new_array();
@@ -66,8 +66,7 @@ static struct json_object *member(struct json_object *obj, const char *name)
 	return v;
 }
 
-static int absent(enum field_need need, const char *where, const char *name,
-		  struct field_errors *e)
+static int absent(enum field_need need, const char *where, const char *name, struct field_errors *e)
 {
 	if (need == FIELD_OPTIONAL)
 		return 0;
@@ -76,14 +75,14 @@ static int absent(enum field_need need, const char *where, const char *name,
 }
 
 static int bad(struct field_errors *e, const char *where, const char *name, const char *msg,
-	       const char *type)
+               const char *type)
 {
 	field_error_add(e, where, name, msg, type);
 	return -1;
 }
 
 static int check_len(const char *where, const char *name, size_t len, size_t min, size_t max,
-		     struct field_errors *e)
+                     struct field_errors *e)
 {
 	char msg[96];
 
@@ -99,7 +98,7 @@ static int check_len(const char *where, const char *name, size_t len, size_t min
 }
 
 int field_str(struct json_object *obj, const char *name, size_t min, size_t max,
-	      enum field_need need, const char **out, struct field_errors *e)
+              enum field_need need, const char **out, struct field_errors *e)
 {
 	struct json_object *v = member(obj, name);
 
@@ -111,7 +110,7 @@ int field_str(struct json_object *obj, const char *name, size_t min, size_t max,
 	size_t len = (size_t)json_object_get_string_len(v);
 	if (strlen(s) != len)
 		return bad(e, "body", name, "String must not contain NUL characters",
-			   "value_error");
+		           "value_error");
 	if (check_len("body", name, len, min, max, e) < 0)
 		return -1;
 	*out = s;
@@ -119,25 +118,25 @@ int field_str(struct json_object *obj, const char *name, size_t min, size_t max,
 }
 
 static int check_range(const char *where, const char *name, int64_t v, int64_t min, int64_t max,
-		       struct field_errors *e)
+                       struct field_errors *e)
 {
 	char msg[96];
 
 	if (v < min) {
 		snprintf(msg, sizeof(msg), "Input should be greater than or equal to %lld",
-			 (long long)min);
+		         (long long)min);
 		return bad(e, where, name, msg, "greater_than_equal");
 	}
 	if (v > max) {
 		snprintf(msg, sizeof(msg), "Input should be less than or equal to %lld",
-			 (long long)max);
+		         (long long)max);
 		return bad(e, where, name, msg, "less_than_equal");
 	}
 	return 1;
 }
 
 int field_int64(struct json_object *obj, const char *name, int64_t min, int64_t max,
-		enum field_need need, int64_t *out, struct field_errors *e)
+                enum field_need need, int64_t *out, struct field_errors *e)
 {
 	struct json_object *v = member(obj, name);
 	int64_t n;
@@ -156,7 +155,7 @@ int field_int64(struct json_object *obj, const char *name, int64_t min, int64_t 
 }
 
 int field_bool(struct json_object *obj, const char *name, enum field_need need, int *out,
-	       struct field_errors *e)
+               struct field_errors *e)
 {
 	struct json_object *v = member(obj, name);
 
@@ -197,8 +196,8 @@ static int parse_cents(const char *s, int64_t *cents)
 	return 0;
 }
 
-int field_money(struct json_object *obj, const char *name, int64_t max_cents,
-		enum field_need need, int64_t *cents, struct field_errors *e)
+int field_money(struct json_object *obj, const char *name, int64_t max_cents, enum field_need need,
+                int64_t *cents, struct field_errors *e)
 {
 	struct json_object *v = member(obj, name);
 	int64_t c;
@@ -210,10 +209,10 @@ int field_money(struct json_object *obj, const char *name, int64_t max_cents,
 	const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 	if (text[0] == '-')
 		return bad(e, "body", name, "Input should be greater than or equal to 0",
-			   "greater_than_equal");
+		           "greater_than_equal");
 	if (parse_cents(text, &c) < 0)
 		return bad(e, "body", name, "Input should have no more than 2 decimal places",
-			   "decimal_max_places");
+		           "decimal_max_places");
 	if (c > max_cents)
 		return bad(e, "body", name, "Input is too large", "less_than_equal");
 	*cents = c;
@@ -221,7 +220,7 @@ int field_money(struct json_object *obj, const char *name, int64_t max_cents,
 }
 
 int field_query_str(const char *query, const char *name, size_t min, size_t max, char *out,
-		    size_t outlen, enum field_need need, struct field_errors *e)
+                    size_t outlen, enum field_need need, struct field_errors *e)
 {
 	int found = form_get(query, query ? strlen(query) : 0, name, out, outlen);
 
@@ -233,7 +232,7 @@ int field_query_str(const char *query, const char *name, size_t min, size_t max,
 }
 
 int field_query_int64(const char *query, const char *name, int64_t min, int64_t max,
-		      enum field_need need, int64_t *out, struct field_errors *e)
+                      enum field_need need, int64_t *out, struct field_errors *e)
 {
 	char text[32];
 	int64_t n;
@@ -249,8 +248,7 @@ int field_query_int64(const char *query, const char *name, int64_t min, int64_t 
 	return 1;
 }
 
-int field_query_paging(const char *query, int64_t *limit, int64_t *offset,
-		       struct field_errors *e)
+int field_query_paging(const char *query, int64_t *limit, int64_t *offset, struct field_errors *e)
 {
 	int before = e->count;
 
@@ -265,7 +263,8 @@ int field_query_paging(const char *query, int64_t *limit, int64_t *offset,
 void field_format_money(int64_t cents, char *out, size_t outlen)
 {
 	const char *sign = cents < 0 ? "-" : "";
-	unsigned long long a = cents < 0 ? 0ULL - (unsigned long long)cents : (unsigned long long)cents;
+	unsigned long long a =
+	        cents < 0 ? 0ULL - (unsigned long long)cents : (unsigned long long)cents;
 
 	snprintf(out, outlen, "%s%llu.%02llu", sign, a / 100, a % 100);
 }

@@ -18,7 +18,7 @@ void field_errors_init(struct field_errors *e);
 void field_errors_release(struct field_errors *e);
 /* Append one error: where is "body" or "query". */
 void field_error_add(struct field_errors *e, const char *where, const char *name, const char *msg,
-		     const char *type);
+                     const char *type);
 
 enum field_need { FIELD_OPTIONAL, FIELD_REQUIRED };
 
@@ -27,24 +27,23 @@ enum field_need { FIELD_OPTIONAL, FIELD_REQUIRED };
  * added. Strings are counted in bytes and must be valid UTF-8 without
  * NUL; *out points into obj and lives as long as obj. */
 int field_str(struct json_object *obj, const char *name, size_t min, size_t max,
-	      enum field_need need, const char **out, struct field_errors *e);
+              enum field_need need, const char **out, struct field_errors *e);
 int field_int64(struct json_object *obj, const char *name, int64_t min, int64_t max,
-		enum field_need need, int64_t *out, struct field_errors *e);
+                enum field_need need, int64_t *out, struct field_errors *e);
 int field_bool(struct json_object *obj, const char *name, enum field_need need, int *out,
-	       struct field_errors *e);
+               struct field_errors *e);
 /* A JSON number >= 0 with at most two decimals, as integer cents. */
-int field_money(struct json_object *obj, const char *name, int64_t max_cents,
-		enum field_need need, int64_t *cents, struct field_errors *e);
+int field_money(struct json_object *obj, const char *name, int64_t max_cents, enum field_need need,
+                int64_t *cents, struct field_errors *e);
 
 /* Query-string readers: the same contract, loc ["query", name]. */
 int field_query_str(const char *query, const char *name, size_t min, size_t max, char *out,
-		    size_t outlen, enum field_need need, struct field_errors *e);
+                    size_t outlen, enum field_need need, struct field_errors *e);
 int field_query_int64(const char *query, const char *name, int64_t min, int64_t max,
-		      enum field_need need, int64_t *out, struct field_errors *e);
+                      enum field_need need, int64_t *out, struct field_errors *e);
 
 /* Paging: limit (default 50, 1..200) and offset (alias skip, >= 0). */
-int field_query_paging(const char *query, int64_t *limit, int64_t *offset,
-		       struct field_errors *e);
+int field_query_paging(const char *query, int64_t *limit, int64_t *offset, struct field_errors *e);
 
 /* Parse a whole string as a decimal int64 in [min, max]: 0 or -1. */
 int field_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);

@@ -197,8 +197,8 @@ static int integer_reply(redisReply *r, long long *value)
 int kv_incr_window(struct kv *k, const char *key, int ttl, long long *value)
 {
 	static const char script[] = "local v = redis.call('INCR', KEYS[1]) "
-				     "if v == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
-				     "return v";
+	                             "if v == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
+	                             "return v";
 
 	return integer_reply(command(k, "EVAL %s 1 %s %d", script, key, ttl), value);
 }
@@ -269,7 +269,7 @@ int kv_set(struct kv *k, const char *key, const char *value, size_t len, long lo
 int kv_del_if(struct kv *k, const char *key, const char *owner)
 {
 	static const char script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-				     "return redis.call('DEL', KEYS[1]) else return 0 end";
+	                             "return redis.call('DEL', KEYS[1]) else return 0 end";
 	long long n;
 
 	if (integer_reply(command(k, "EVAL %s 1 %s %s", script, key, owner), &n) < 0)

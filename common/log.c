@@ -62,8 +62,8 @@ static void add_timestamp(struct buf *b)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	buf_printf(b, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\"", tm.tm_year + 1900,
-		   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		   ts.tv_nsec / 1000000);
+	           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	           ts.tv_nsec / 1000000);
 }
 
 void log_write(enum log_level lvl, const char *msg, ...)

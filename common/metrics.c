@@ -19,9 +19,9 @@ enum slot_state { SLOT_FREE, SLOT_CLAIMING, SLOT_READY };
 enum slot_kind { KIND_COUNTER = 1, KIND_HTTP = 2 };
 
 static const double bucket_bounds[NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-					       0.1,   0.25,   0.5,   1.0,  2.5,   5.0};
+                                               0.1,   0.25,   0.5,   1.0,  2.5,   5.0};
 static const char *const bucket_labels[NBUCKETS] = {
-	"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5"};
+        "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5"};
 
 struct slot {
 	_Atomic uint32_t state;
@@ -106,7 +106,7 @@ static int claim(struct slot *s, uint32_t kind, uint64_t h, const char *name, co
 }
 
 static struct slot *find(struct metrics *m, uint32_t kind, const char *name, const char *labels,
-			 int create)
+                         int create)
 {
 	if (m == NULL || strlen(name) >= NAME_MAX_ || strlen(labels) >= LABELS_MAX)
 		return NULL;
@@ -145,14 +145,14 @@ static void add_label_value(char *out, size_t outlen, const char *v)
 }
 
 void metrics_http(struct metrics *m, const char *method, const char *route, int status,
-		  double seconds)
+                  double seconds)
 {
 	char lm[16], lr[128], labels[LABELS_MAX];
 
 	add_label_value(lm, sizeof(lm), method);
 	add_label_value(lr, sizeof(lr), route);
 	snprintf(labels, sizeof(labels), "method=\"%s\",route=\"%s\",status=\"%d\"", lm, lr,
-		 status);
+	         status);
 	struct slot *s = find(m, KIND_HTTP, "http", labels, 1);
 	if (s == NULL)
 		return;
@@ -189,14 +189,15 @@ static void render_series(struct buf *out, const char *name, const char *labels,
 static void render_http(struct metrics *m, struct buf *out)
 {
 	buf_adds(out, "# HELP http_requests_total HTTP requests served by the pool.\n"
-		      "# TYPE http_requests_total counter\n");
+	              "# TYPE http_requests_total counter\n");
 	for (size_t i = 0; i < m->nslots; i++) {
 		struct slot *s = &m->slots[i];
 		if (atomic_load(&s->state) == SLOT_READY && s->kind == KIND_HTTP)
-			render_series(out, "http_requests_total", s->labels, atomic_load(&s->count));
+			render_series(out, "http_requests_total", s->labels,
+			              atomic_load(&s->count));
 	}
 	buf_adds(out, "# HELP http_request_duration_seconds Time from request to response.\n"
-		      "# TYPE http_request_duration_seconds histogram\n");
+	              "# TYPE http_request_duration_seconds histogram\n");
 	for (size_t i = 0; i < m->nslots; i++) {
 		struct slot *s = &m->slots[i];
 		if (atomic_load(&s->state) != SLOT_READY || s->kind != KIND_HTTP)
@@ -204,14 +205,14 @@ static void render_http(struct metrics *m, struct buf *out)
 		uint64_t count = atomic_load(&s->count);
 		for (int b = 0; b < NBUCKETS; b++)
 			buf_printf(out, "http_request_duration_seconds_bucket{%s,le=\"%s\"} %llu\n",
-				   s->labels, bucket_labels[b],
-				   (unsigned long long)atomic_load(&s->buckets[b]));
+			           s->labels, bucket_labels[b],
+			           (unsigned long long)atomic_load(&s->buckets[b]));
 		buf_printf(out, "http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n",
-			   s->labels, (unsigned long long)count);
+		           s->labels, (unsigned long long)count);
 		buf_printf(out, "http_request_duration_seconds_sum{%s} %.6f\n", s->labels,
-			   (double)atomic_load(&s->sum_ns) / 1e9);
+		           (double)atomic_load(&s->sum_ns) / 1e9);
 		buf_printf(out, "http_request_duration_seconds_count{%s} %llu\n", s->labels,
-			   (unsigned long long)count);
+		           (unsigned long long)count);
 	}
 }
 

@@ -19,7 +19,7 @@ void metrics_free(struct metrics *m);
 /* Count one HTTP request: http_requests_total{method,route,status} and
  * http_request_duration_seconds{method,route} histogram. */
 void metrics_http(struct metrics *m, const char *method, const char *route, int status,
-		  double seconds);
+                  double seconds);
 /* Add 1 to counter name{labels}; labels is the inside of the braces,
  * e.g. "status=\"confirmed\"", or "" for none. */
 void metrics_inc(struct metrics *m, const char *name, const char *labels);

@@ -29,12 +29,12 @@
 #include "serve.h"
 #include "worker.h"
 
-#define METRIC_SLOTS   1024
-#define BACKLOG        1024
-#define SLOT_TEXT      96
-#define STOP_WAIT_MS   30000
-#define CRASH_WINDOW   1000 /* a child that dies sooner is respawned after a pause */
-#define DB_WAIT_TRIES  30
+#define METRIC_SLOTS  1024
+#define BACKLOG       1024
+#define SLOT_TEXT     96
+#define STOP_WAIT_MS  30000
+#define CRASH_WINDOW  1000 /* a child that dies sooner is respawned after a pause */
+#define DB_WAIT_TRIES 30
 
 struct worker worker;
 
@@ -77,7 +77,7 @@ static void on_child_term(int sig)
 }
 
 int prefork_parse_listen(const char *listen, char *path, unsigned long pathlen, char *host,
-			 unsigned long hostlen, int *port)
+                         unsigned long hostlen, int *port)
 {
 	path[0] = host[0] = '\0';
 	*port = 0;
@@ -118,8 +118,8 @@ static int listen_unix(const char *path)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0666) < 0 || listen(fd, BACKLOG) < 0) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
+	    listen(fd, BACKLOG) < 0) {
 		log_error("cannot listen on unix socket", "path", path, "error", strerror(errno));
 		return -1;
 	}
@@ -142,7 +142,7 @@ static int listen_tcp(const char *host, int port)
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, BACKLOG) < 0) {
 		log_error("cannot listen on tcp", "host", host, "port", sport, "error",
-			  strerror(errno));
+		          strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -295,7 +295,7 @@ static void reap(void)
 				continue;
 			log_exit(i, status);
 			int fast = now_ms() - children[i].started < CRASH_WINDOW &&
-				   !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+			           !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 			children[i].pid = 0;
 			children[i].respawn_at = fast ? now_ms() + CRASH_WINDOW : now_ms();
 			busy_slots[i][0] = '\0';
@@ -418,7 +418,7 @@ static int setup_shared(int n)
 {
 	worker.metrics = metrics_new(METRIC_SLOTS);
 	busy_slots = mmap(NULL, (size_t)n * SLOT_TEXT, PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	children = calloc((size_t)n, sizeof(*children));
 	if (worker.metrics == NULL || busy_slots == MAP_FAILED || children == NULL)
 		return -1;
@@ -439,7 +439,7 @@ int prefork_main(const struct service *svc, int argc, char **argv)
 	buf_init(&errors);
 	if (conf_load(&conf, svc->name, env, &errors) < 0) {
 		fprintf(stderr, "flightops-%s: the configuration is not valid:\n%s", svc->name,
-			buf_str(&errors));
+		        buf_str(&errors));
 		return 2;
 	}
 	buf_release(&errors);
@@ -448,8 +448,9 @@ int prefork_main(const struct service *svc, int argc, char **argv)
 	worker.svc = svc;
 	struct kv_url ku;
 	if (kv_parse_url(conf.redis_url, &ku) < 0) {
-		fprintf(stderr, "flightops-%s: REDIS_URL: must be redis://[:password@]host[:port][/db]\n",
-			svc->name);
+		fprintf(stderr,
+		        "flightops-%s: REDIS_URL: must be redis://[:password@]host[:port][/db]\n",
+		        svc->name);
 		return 2;
 	}
 	if (prepare(svc) < 0)

@@ -15,6 +15,6 @@ int prefork_main(const struct service *svc, int argc, char **argv);
 /* Parse a LISTEN value: "unix:/abs/path" sets *path; "host:port" (host
  * required, port 1..65535) sets *host and *port. 0 or -1. Pure. */
 int prefork_parse_listen(const char *listen, char *path, unsigned long pathlen, char *host,
-			 unsigned long hostlen, int *port);
+                         unsigned long hostlen, int *port);
 
 #endif

@@ -33,11 +33,11 @@ struct req {
 	size_t body_len;
 	struct route_match match;
 	enum req_caller caller;
-	struct auth_claims user; /* when caller == CALLER_USER */
+	struct auth_claims user;  /* when caller == CALLER_USER */
 	struct json_object *json; /* parsed body, owned; see req_json */
 
 	/* the response */
-	int status; /* 0 until a reply_* call */
+	int status;         /* 0 until a reply_* call */
 	struct buf headers; /* extra "Name: value\r\n" lines */
 	struct buf out;     /* body */
 	const char *out_type;

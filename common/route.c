@@ -14,7 +14,7 @@ static size_t seg_len(const char *p)
 }
 
 static int capture(struct route_match *m, const char *name, size_t nlen, const char *val,
-		   size_t vlen)
+                   size_t vlen)
 {
 	if (vlen == 0 || vlen >= ROUTE_PARAM_MAX || nlen >= sizeof(m->params[0].name) ||
 	    m->nparams >= ROUTE_MAX_PARAMS)
@@ -30,7 +30,7 @@ static int capture(struct route_match *m, const char *name, size_t nlen, const c
 /* 1 when path matches pattern (filling captures), else 0. pathlen
  * excludes an ignored trailing slash. */
 static int path_matches(const char *pattern, const char *path, size_t pathlen,
-			struct route_match *m)
+                        struct route_match *m)
 {
 	const char *pe = path + pathlen;
 
@@ -64,7 +64,7 @@ static void allow_add(struct route_match *m, const char *method)
 }
 
 enum route_result route_find(const struct route *table, const char *method, const char *path,
-			     struct route_match *m)
+                             struct route_match *m)
 {
 	size_t len = strlen(path);
 	enum route_result res = ROUTE_NOT_FOUND;

@@ -41,7 +41,7 @@ enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
  * A single trailing '/' on path is ignored. A segment longer than
  * ROUTE_PARAM_MAX - 1 never matches a capture. */
 enum route_result route_find(const struct route *table, const char *method, const char *path,
-			     struct route_match *m);
+                             struct route_match *m);
 /* The capture called name, or NULL. */
 const char *route_param(const struct route_match *m, const char *name);
 

@@ -29,9 +29,9 @@ static void serve_health(struct req *r);
 static void serve_metrics(struct req *r);
 
 static const struct route builtin_routes[] = {
-	{"GET", "/health", serve_health, 0},
-	{"GET", "/metrics", serve_metrics, 0},
-	{NULL, NULL, NULL, 0},
+        {"GET", "/health", serve_health, 0},
+        {"GET", "/metrics", serve_metrics, 0},
+        {NULL, NULL, NULL, 0},
 };
 
 const char *serve_current_route(void)
@@ -132,7 +132,7 @@ static int authorize(struct req *r, int flags)
 		return 0;
 	if ((flags & ROUTE_SERVICE) && *r->service_key) {
 		if (!auth_equal(r->service_key, strlen(r->service_key), c->service_key,
-				strlen(c->service_key))) {
+		                strlen(c->service_key))) {
 			reply_error(r, 401, "Invalid service credential");
 			return -1;
 		}
@@ -228,7 +228,7 @@ static void account(struct req *r, double secs)
 	snprintf(status, sizeof(status), "%d", r->status);
 	snprintf(ms, sizeof(ms), "%.3f", secs * 1000);
 	log_write(r->status >= 500 ? LOG_LVL_WARN : LOG_LVL_INFO, "request", "method", r->method,
-		  "path", r->path, "route", route, "status", status, "ms", ms, (const char *)NULL);
+	          "path", r->path, "route", route, "status", status, "ms", ms, (const char *)NULL);
 }
 
 void serve_request(struct worker *w, FCGX_Request *fr)
@@ -266,7 +266,7 @@ static void serve_health(struct req *r)
 	json_object_object_add(checks, "database", json_object_new_string(check_text(db_ok)));
 	json_object_object_add(checks, "redis", json_object_new_string(check_text(kv_ok)));
 	json_object_object_add(obj, "status",
-			       json_object_new_string(db_ok && kv_ok ? "healthy" : "unhealthy"));
+	                       json_object_new_string(db_ok && kv_ok ? "healthy" : "unhealthy"));
 	json_object_object_add(obj, "service", json_object_new_string(r->w->svc->health_name));
 	json_object_object_add(obj, "checks", checks);
 	reply_json(r, db_ok && kv_ok ? 200 : 503, obj);

@@ -9,9 +9,9 @@
 #include "db.h"
 #include "store.h"
 
-#define USER_COLUMNS                                                                           \
-	"id, email, username, full_name, role, is_active, "                                    \
-	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "            \
+#define USER_COLUMNS                                                                               \
+	"id, email, username, full_name, role, is_active, "                                        \
+	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "               \
 	"password_hash"
 
 static void copy(char *dst, size_t len, const PGresult *res, int col)
@@ -43,8 +43,7 @@ static enum store_status one_user(PGresult *res, struct user *out)
 static enum store_status which_taken(struct db *db, const struct user *u, int *email_taken)
 {
 	const char *p[] = {u->email};
-	PGresult *res =
-		db_exec(db, "SELECT 1 FROM users WHERE lower(email) = lower($1)", 1, p);
+	PGresult *res = db_exec(db, "SELECT 1 FROM users WHERE lower(email) = lower($1)", 1, p);
 
 	if (res == NULL)
 		return STORE_ERROR;
@@ -54,14 +53,15 @@ static enum store_status which_taken(struct db *db, const struct user *u, int *e
 }
 
 enum store_status store_user_create(struct db *db, const struct user *u, struct user *out,
-				    int *email_taken)
+                                    int *email_taken)
 {
 	const char *p[] = {u->email, u->username, u->full_name, u->role, u->password_hash};
-	PGresult *res = db_exec(db,
-				"INSERT INTO users (email, username, full_name, role, password_hash) "
-				"VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING "
-				"RETURNING " USER_COLUMNS,
-				5, p);
+	PGresult *res =
+	        db_exec(db,
+	                "INSERT INTO users (email, username, full_name, role, password_hash) "
+	                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING "
+	                "RETURNING " USER_COLUMNS,
+	                5, p);
 
 	*email_taken = 0;
 	if (res && PQntuples(res) == 0) {
@@ -77,16 +77,15 @@ enum store_status store_user_by_id(struct db *db, int64_t id, struct user *out)
 	const char *p[] = {sid};
 
 	snprintf(sid, sizeof(sid), "%" PRId64, id);
-	return one_user(db_exec(db, "SELECT " USER_COLUMNS " FROM users WHERE id = $1", 1, p),
-			out);
+	return one_user(db_exec(db, "SELECT " USER_COLUMNS " FROM users WHERE id = $1", 1, p), out);
 }
 
 enum store_status store_user_by_username(struct db *db, const char *username, struct user *out)
 {
 	const char *p[] = {username};
 
-	return one_user(db_exec(db,
-				"SELECT " USER_COLUMNS " FROM users WHERE lower(username) = lower($1)",
-				1, p),
-			out);
+	return one_user(
+	        db_exec(db, "SELECT " USER_COLUMNS " FROM users WHERE lower(username) = lower($1)",
+	                1, p),
+	        out);
 }

@@ -24,7 +24,7 @@ struct user {
  * STORE_CONFLICT when the email or username is taken (case-insensitive):
  * *email_taken tells which. */
 enum store_status store_user_create(struct db *db, const struct user *u, struct user *out,
-				    int *email_taken);
+                                    int *email_taken);
 /* Look a user up by id, or by username ignoring case. */
 enum store_status store_user_by_id(struct db *db, int64_t id, struct user *out);
 enum store_status store_user_by_username(struct db *db, const char *username, struct user *out);

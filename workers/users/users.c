@@ -20,8 +20,8 @@
 #include "users.h"
 #include "worker.h"
 
-#define PASSWORD_MIN 8
-#define PASSWORD_MAX 72
+#define PASSWORD_MIN   8
+#define PASSWORD_MAX   72
 #define LOGIN_NAME_MAX 64
 
 static const char incorrect[] = "Incorrect username or password";
@@ -91,12 +91,12 @@ static int read_registration(struct req *r, struct user *u, const char **passwor
 	if (field_str(body, "email", 3, 254, FIELD_REQUIRED, &email, &e) > 0 &&
 	    !users_email_valid(email))
 		field_error_add(&e, "body", "email", "value is not a valid email address",
-				"value_error");
+		                "value_error");
 	if (field_str(body, "username", 3, 32, FIELD_REQUIRED, &username, &e) > 0 &&
 	    !users_username_valid(username))
 		field_error_add(&e, "body", "username",
-				"Username may contain only letters, digits, '_', '.' and '-'",
-				"string_pattern_mismatch");
+		                "Username may contain only letters, digits, '_', '.' and '-'",
+		                "string_pattern_mismatch");
 	field_str(body, "full_name", 1, 128, FIELD_REQUIRED, &full_name, &e);
 	field_str(body, "password", PASSWORD_MIN, PASSWORD_MAX, FIELD_REQUIRED, password, &e);
 	if (e.count) {
@@ -128,7 +128,8 @@ void users_register(struct req *r)
 		reply_json(r, 201, user_json(&out));
 		return;
 	case STORE_CONFLICT:
-		reply_error(r, 409, email_taken ? "Email already registered" : "Username already taken");
+		reply_error(r, 409,
+		            email_taken ? "Email already registered" : "Username already taken");
 		return;
 	default:
 		reply_error(r, 503, "Database unavailable");
