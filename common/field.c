@@ -97,6 +97,44 @@ static int check_len(const char *where, const char *name, size_t len, size_t min
 	return 1;
 }
 
+/* 1 when s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms,
+ * surrogates or code points above U+10FFFF), else 0. */
+static int utf8_valid(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i], lo = 0x80, hi = 0xBF;
+		size_t n;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			n = 1;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 2;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 3;
+		else
+			return 0;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+		else if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+		if (len - i - 1 < n || s[i + 1] < lo || s[i + 1] > hi)
+			return 0;
+		for (size_t k = 2; k <= n; k++)
+			if ((s[i + k] & 0xC0) != 0x80)
+				return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
 int field_str(struct json_object *obj, const char *name, size_t min, size_t max,
               enum field_need need, const char **out, struct field_errors *e)
 {
@@ -111,6 +149,8 @@ int field_str(struct json_object *obj, const char *name, size_t min, size_t max,
 	if (strlen(s) != len)
 		return bad(e, "body", name, "String must not contain NUL characters",
 		           "value_error");
+	if (!utf8_valid((const unsigned char *)s, len))
+		return bad(e, "body", name, "String should be valid UTF-8", "string_unicode");
 	if (check_len("body", name, len, min, max, e) < 0)
 		return -1;
 	*out = s;
@@ -228,6 +268,8 @@ int field_query_str(const char *query, const char *name, size_t min, size_t max,
 		return absent(need, "query", name, e);
 	if (found < 0)
 		return bad(e, "query", name, "Value is not valid or too long", "value_error");
+	if (!utf8_valid((const unsigned char *)out, strlen(out)))
+		return bad(e, "query", name, "String should be valid UTF-8", "string_unicode");
 	return check_len("query", name, strlen(out), min, max, e);
 }
 

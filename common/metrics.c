@@ -173,7 +173,10 @@ void metrics_inc(struct metrics *m, const char *name, const char *labels)
 
 uint64_t metrics_get(struct metrics *m, const char *name, const char *labels)
 {
-	struct slot *s = find(m, KIND_COUNTER, name, labels, 0);
+	/* http_requests_total lives in the request series, not a plain counter */
+	struct slot *s = strcmp(name, "http_requests_total") == 0
+	                         ? find(m, KIND_HTTP, "http", labels, 0)
+	                         : find(m, KIND_COUNTER, name, labels, 0);
 
 	return s ? atomic_load(&s->count) : 0;
 }

@@ -41,31 +41,32 @@ int req_param_id(struct req *r, const char *name, int64_t *id)
 	return -1;
 }
 
-/* Parse the whole body strictly; NULL for anything but one JSON value
- * followed by optional whitespace. */
-static struct json_object *parse(const char *s, size_t len)
+/* Parse the whole body strictly: 0 with *obj (NULL for JSON null) when
+ * it is one JSON value followed by optional whitespace, else -1. */
+static int parse(const char *s, size_t len, struct json_object **obj)
 {
 	struct json_tokener *tok = json_tokener_new_ex(JSON_DEPTH);
-	struct json_object *obj;
+	int rc = -1;
 
+	*obj = NULL;
 	if (tok == NULL)
-		return NULL;
+		return -1;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, s, (int)len);
-	if (obj && json_tokener_get_error(tok) == json_tokener_success) {
+	/* s[len] is the body's NUL: counting it ends a top-level number or
+	 * literal, which json-c otherwise waits on as incomplete */
+	*obj = json_tokener_parse_ex(tok, s, (int)len + 1);
+	if (json_tokener_get_error(tok) == json_tokener_success) {
 		size_t end = json_tokener_get_parse_end(tok);
-		while (end < len && strchr(" \t\r\n", s[end]))
+		while (end < len && s[end] != '\0' && strchr(" \t\r\n", s[end]))
 			end++;
-		if (end != len) {
-			json_object_put(obj);
-			obj = NULL;
-		}
-	} else {
-		json_object_put(obj);
-		obj = NULL;
+		rc = end == len ? 0 : -1;
+	}
+	if (rc < 0) {
+		json_object_put(*obj);
+		*obj = NULL;
 	}
 	json_tokener_free(tok);
-	return obj;
+	return rc;
 }
 
 struct json_object *req_json(struct req *r)
@@ -76,12 +77,11 @@ struct json_object *req_json(struct req *r)
 		reply_error(r, 400, "Request body must be a JSON object");
 		return NULL;
 	}
-	r->json = parse(r->body, r->body_len);
-	if (r->json == NULL) {
+	if (parse(r->body, r->body_len, &r->json) < 0) {
 		reply_error(r, 400, "Malformed JSON body");
 		return NULL;
 	}
-	if (!json_object_is_type(r->json, json_type_object)) {
+	if (r->json == NULL || !json_object_is_type(r->json, json_type_object)) {
 		struct field_errors e;
 		field_errors_init(&e);
 		field_error_add(&e, "body", "", "Input should be a JSON object", "model_type");

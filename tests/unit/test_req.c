@@ -1,0 +1,267 @@
+/* test_req.c - req.h on a request built by hand: req_json (400 on
+ * malformed JSON, 422 on a non-object, parsed once), req_param_id (404 on
+ * anything but a positive int64), req_is_form, req_is_privileged. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "mem.h"
+#include "req.h"
+#include "worker.h"
+
+static struct worker w0;
+
+static int setup(void **state)
+{
+	(void)state;
+	log_init("unit", LOG_LVL_DEBUG);
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	log_set_stream(f);
+	return 0;
+}
+
+static void req_with_body(struct req *r, const char *body, size_t len)
+{
+	req_init(r, &w0);
+	r->method = "POST";
+	r->path = "/x";
+	r->content_type = "application/json";
+	if (body) {
+		r->body = xmalloc(len + 1);
+		memcpy(r->body, body, len);
+		r->body[len] = '\0';
+		r->body_len = len;
+	}
+}
+
+/* The reply body parses as {"detail": ...}; returns the detail's type. */
+static enum json_type reply_detail_type(struct req *r)
+{
+	struct json_object *o = json_tokener_parse(buf_str(&r->out));
+	assert_non_null(o);
+	struct json_object *d = NULL;
+	assert_true(json_object_object_get_ex(o, "detail", &d));
+	enum json_type t = json_object_get_type(d);
+	json_object_put(o);
+	return t;
+}
+
+static void test_json_object(void **state)
+{
+	(void)state;
+	struct req r;
+	const char *b = "{\"a\": 1, \"s\": \"x\"}";
+	req_with_body(&r, b, strlen(b));
+	struct json_object *o = req_json(&r);
+	assert_non_null(o);
+	assert_true(json_object_is_type(o, json_type_object));
+	assert_int_equal(r.status, 0);
+	/* parsed once, owned by r */
+	assert_ptr_equal(req_json(&r), o);
+	assert_ptr_equal(r.json, o);
+	req_release(&r);
+}
+
+static void test_json_whitespace_ok(void **state)
+{
+	(void)state;
+	struct req r;
+	const char *b = " \r\n\t{\"a\":[1,2,{}]}\n";
+	req_with_body(&r, b, strlen(b));
+	assert_non_null(req_json(&r));
+	assert_int_equal(r.status, 0);
+	req_release(&r);
+}
+
+static void expect_status(const char *body, size_t len, int status)
+{
+	struct req r;
+	req_with_body(&r, body, len);
+	if (req_json(&r) != NULL)
+		fail_msg("req_json accepted '%s'", body ? body : "(null)");
+	if (r.status != status)
+		fail_msg("body '%s': status %d, want %d", body ? body : "(null)", r.status, status);
+	assert_int_equal(reply_detail_type(&r), status == 400 ? json_type_string : json_type_array);
+	req_release(&r);
+}
+
+/* Not listed: json-c 0.16 accepts single-quoted strings ({'a':1}), NaN
+ * and Infinity, and raw control characters inside strings even in strict
+ * mode; the typed field readers reject what they would produce. */
+static void test_json_malformed(void **state)
+{
+	(void)state;
+	const char *bad[] = {"{",          "{bad",           "{\"a\":}",       "{\"a\":1,}",
+	                     "{} x",       "{}{}",           "{\"a\":1} ]",    "nul",
+	                     "{\"a\":01}", "\"unterminated", "{\"a\":\"\\x\"}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_status(bad[i], strlen(bad[i]), 400);
+}
+
+static void test_json_embedded_nul(void **state)
+{
+	(void)state;
+	/* the parser must see body_len bytes, not stop at the NUL */
+	expect_status("{}\0{", 4, 400);
+}
+
+static void test_json_not_object(void **state)
+{
+	(void)state;
+	const char *nonobj[] = {"[1,2]", "[]", "null", "42", "\"str\"", "true"};
+	for (size_t i = 0; i < sizeof(nonobj) / sizeof(nonobj[0]); i++)
+		expect_status(nonobj[i], strlen(nonobj[i]), 422);
+}
+
+static void test_json_empty_body(void **state)
+{
+	(void)state;
+	struct req r;
+	req_with_body(&r, NULL, 0);
+	assert_null(req_json(&r));
+	assert_true(r.status == 400 || r.status == 422);
+	req_release(&r);
+	req_with_body(&r, "", 0);
+	assert_null(req_json(&r));
+	assert_true(r.status == 400 || r.status == 422);
+	req_release(&r);
+}
+
+static void test_json_deep_nesting(void **state)
+{
+	(void)state;
+	/* very deep nesting is refused, not a crash */
+	size_t n = 100000;
+	char *b = xmalloc(2 * n + 10);
+	size_t k = 0;
+	b[k++] = '{';
+	memcpy(b + k, "\"a\":", 4);
+	k += 4;
+	for (size_t i = 0; i < n; i++)
+		b[k++] = '[';
+	for (size_t i = 0; i < n; i++)
+		b[k++] = ']';
+	b[k++] = '}';
+	struct req r;
+	req_with_body(&r, b, k);
+	assert_null(req_json(&r));
+	assert_int_equal(r.status, 400);
+	req_release(&r);
+	free(b);
+}
+
+static void set_param(struct req *r, const char *name, const char *value)
+{
+	int i = r->match.nparams++;
+	snprintf(r->match.params[i].name, sizeof(r->match.params[i].name), "%s", name);
+	snprintf(r->match.params[i].value, sizeof(r->match.params[i].value), "%s", value);
+}
+
+static void test_param_id(void **state)
+{
+	(void)state;
+	struct req r;
+	int64_t id = 0;
+	req_with_body(&r, NULL, 0);
+	set_param(&r, "id", "42");
+	set_param(&r, "max", "9223372036854775807");
+	assert_int_equal(req_param_id(&r, "id", &id), 0);
+	assert_int_equal(id, 42);
+	assert_int_equal(req_param_id(&r, "max", &id), 0);
+	assert_true(id == INT64_MAX);
+	assert_int_equal(r.status, 0);
+	req_release(&r);
+}
+
+static void test_param_id_bad(void **state)
+{
+	(void)state;
+	const char *bad[] = {"abc", "0",   "-1", "9223372036854775808",    "", "1.5",
+	                     "12a", "0x1", " 1", "99999999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct req r;
+		int64_t id = 0;
+		req_with_body(&r, NULL, 0);
+		set_param(&r, "id", bad[i]);
+		if (req_param_id(&r, "id", &id) != -1)
+			fail_msg("req_param_id accepted '%s'", bad[i]);
+		assert_int_equal(r.status, 404);
+		assert_int_equal(reply_detail_type(&r), json_type_string);
+		req_release(&r);
+	}
+}
+
+static void test_param_id_missing(void **state)
+{
+	(void)state;
+	struct req r;
+	int64_t id = 0;
+	req_with_body(&r, NULL, 0);
+	set_param(&r, "other", "5");
+	assert_int_equal(req_param_id(&r, "id", &id), -1);
+	assert_int_equal(r.status, 404);
+	req_release(&r);
+}
+
+static void test_is_form(void **state)
+{
+	(void)state;
+	struct req r;
+	req_with_body(&r, NULL, 0);
+	r.content_type = "application/x-www-form-urlencoded";
+	assert_int_equal(req_is_form(&r), 1);
+	r.content_type = "application/x-www-form-urlencoded; charset=UTF-8";
+	assert_int_equal(req_is_form(&r), 1);
+	r.content_type = "Application/X-WWW-Form-Urlencoded";
+	assert_int_equal(req_is_form(&r), 1);
+	r.content_type = "application/json";
+	assert_int_equal(req_is_form(&r), 0);
+	r.content_type = "";
+	assert_int_equal(req_is_form(&r), 0);
+	r.content_type = "multipart/form-data; boundary=x";
+	assert_int_equal(req_is_form(&r), 0);
+	req_release(&r);
+}
+
+static void test_is_privileged(void **state)
+{
+	(void)state;
+	struct req r;
+	req_with_body(&r, NULL, 0);
+	r.caller = CALLER_NONE;
+	assert_int_equal(req_is_privileged(&r), 0);
+	r.caller = CALLER_SERVICE;
+	assert_int_equal(req_is_privileged(&r), 1);
+	r.caller = CALLER_USER;
+	r.user.admin = 0;
+	assert_int_equal(req_is_privileged(&r), 0);
+	r.user.admin = 1;
+	assert_int_equal(req_is_privileged(&r), 1);
+	/* stale claims without a user caller grant nothing */
+	r.caller = CALLER_NONE;
+	assert_int_equal(req_is_privileged(&r), 0);
+	req_release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_json_object),       cmocka_unit_test(test_json_whitespace_ok),
+	        cmocka_unit_test(test_json_malformed),    cmocka_unit_test(test_json_embedded_nul),
+	        cmocka_unit_test(test_json_not_object),   cmocka_unit_test(test_json_empty_body),
+	        cmocka_unit_test(test_json_deep_nesting), cmocka_unit_test(test_param_id),
+	        cmocka_unit_test(test_param_id_bad),      cmocka_unit_test(test_param_id_missing),
+	        cmocka_unit_test(test_is_form),           cmocka_unit_test(test_is_privileged),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
