@@ -88,6 +88,27 @@ static void read_admin(struct reader *rd, struct conf *c)
 		problem(rd, "ADMIN_PASSWORD", "must be 8 to 72 bytes");
 }
 
+static char *url(struct reader *rd, const char *name, const char *def)
+{
+	char *v = str(rd, name, def, 0);
+
+	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+		problem(rd, name, "must start with http:// or https://");
+	return v;
+}
+
+static void read_services(struct reader *rd, struct conf *c)
+{
+	c->users_url = url(rd, "USERS_URL", "http://127.0.0.1:8000");
+	c->flights_url = url(rd, "FLIGHTS_URL", "http://127.0.0.1:8001");
+	c->bookings_url = url(rd, "BOOKINGS_URL", "http://127.0.0.1:8002");
+	c->payments_url = url(rd, "PAYMENTS_URL", "http://127.0.0.1:8003");
+	c->notifications_url = url(rd, "NOTIFICATIONS_URL", "http://127.0.0.1:8004");
+	c->service_timeout_ms = num(rd, "SERVICE_TIMEOUT_MS", 2000, 50, 60000);
+	c->booking_hold_seconds = num(rd, "BOOKING_HOLD_SECONDS", 600, 1, 86400);
+	c->max_active_holds = num(rd, "MAX_ACTIVE_HOLDS", 9, 1, 1000);
+}
+
 int conf_load(struct conf *c, const char *service, conf_getenv_fn get, struct buf *errors)
 {
 	struct reader rd = {get, errors, 0};
@@ -121,6 +142,7 @@ int conf_load(struct conf *c, const char *service, conf_getenv_fn get, struct bu
 	c->login_max_failures = num(&rd, "LOGIN_MAX_FAILURES", 10, 1, 1000000);
 	c->login_window_seconds = num(&rd, "LOGIN_WINDOW_SECONDS", 300, 1, 86400);
 	c->db_timeout_ms = num(&rd, "DB_TIMEOUT_MS", 5000, 100, 600000);
+	read_services(&rd, c);
 	return rd.bad ? -1 : 0;
 }
 
@@ -135,5 +157,10 @@ void conf_release(struct conf *c)
 	free(c->admin_password);
 	free(c->admin_email);
 	free(c->migrations_dir);
+	free(c->users_url);
+	free(c->flights_url);
+	free(c->bookings_url);
+	free(c->payments_url);
+	free(c->notifications_url);
 	memset(c, 0, sizeof(*c));
 }

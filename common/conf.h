@@ -26,6 +26,15 @@ struct conf {
 	int login_max_failures;   /* LOGIN_MAX_FAILURES per username per window */
 	int login_window_seconds; /* LOGIN_WINDOW_SECONDS */
 	int db_timeout_ms;        /* DB_TIMEOUT_MS: connect and statement timeout */
+	/* where the other services answer (their own ports, not the gateway) */
+	char *users_url;          /* USERS_URL, default http://127.0.0.1:8000 */
+	char *flights_url;        /* FLIGHTS_URL, default http://127.0.0.1:8001 */
+	char *bookings_url;       /* BOOKINGS_URL, default http://127.0.0.1:8002 */
+	char *payments_url;       /* PAYMENTS_URL, default http://127.0.0.1:8003 */
+	char *notifications_url;  /* NOTIFICATIONS_URL, default http://127.0.0.1:8004 */
+	int service_timeout_ms;   /* SERVICE_TIMEOUT_MS for calls between services */
+	int booking_hold_seconds; /* BOOKING_HOLD_SECONDS, default 600 */
+	int max_active_holds;     /* MAX_ACTIVE_HOLDS pending bookings per user, default 9 */
 };
 
 typedef const char *(*conf_getenv_fn)(const char *name);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "field.h"
 #include "form.h"
@@ -309,4 +310,124 @@ void field_format_money(int64_t cents, char *out, size_t outlen)
 	        cents < 0 ? 0ULL - (unsigned long long)cents : (unsigned long long)cents;
 
 	snprintf(out, outlen, "%s%llu.%02llu", sign, a / 100, a % 100);
+}
+
+/* Read exactly n digits at *p into *v, advancing *p: 0 or -1. */
+static int digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int parse_date_part(const char **p, int64_t *days)
+{
+	int y, m, d;
+
+	if (digits(p, 4, &y) < 0 || *(*p)++ != '-' || digits(p, 2, &m) < 0 || *(*p)++ != '-' ||
+	    digits(p, 2, &d) < 0)
+		return -1;
+	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+		return -1;
+	*days = days_from_civil(y, m, d);
+	return 0;
+}
+
+int field_parse_date(const char *s, int64_t *out)
+{
+	int64_t days;
+
+	if (parse_date_part(&s, &days) < 0 || *s != '\0')
+		return -1;
+	*out = days * 86400;
+	return 0;
+}
+
+/* "Z", "+HH:MM", "-HH:MM" or nothing: the offset east of UTC in seconds. */
+static int parse_zone(const char **p, int64_t *offset)
+{
+	int hh, mm, sign = **p == '-' ? -1 : 1;
+
+	*offset = 0;
+	if (**p == 'Z' || **p == 'z') {
+		(*p)++;
+		return 0;
+	}
+	if (**p != '+' && **p != '-')
+		return 0;
+	(*p)++;
+	if (digits(p, 2, &hh) < 0 || *(*p)++ != ':' || digits(p, 2, &mm) < 0 || hh > 23 || mm > 59)
+		return -1;
+	*offset = sign * (hh * 3600 + mm * 60);
+	return 0;
+}
+
+int field_parse_time(const char *s, int64_t *out)
+{
+	int64_t days, offset;
+	int hh, mm, ss = 0;
+
+	if (parse_date_part(&s, &days) < 0 || (*s != 'T' && *s != 't' && *s != ' '))
+		return -1;
+	s++;
+	if (digits(&s, 2, &hh) < 0 || *s++ != ':' || digits(&s, 2, &mm) < 0)
+		return -1;
+	if (*s == ':') {
+		s++;
+		if (digits(&s, 2, &ss) < 0)
+			return -1;
+		if (*s == '.' && s[1] >= '0' && s[1] <= '9')
+			for (s++; *s >= '0' && *s <= '9'; s++)
+				;
+	}
+	if (hh > 23 || mm > 59 || ss > 59 || parse_zone(&s, &offset) < 0 || *s != '\0')
+		return -1;
+	*out = days * 86400 + hh * 3600 + mm * 60 + ss - offset;
+	return 0;
+}
+
+int field_time(struct json_object *obj, const char *name, enum field_need need, int64_t *out,
+               struct field_errors *e)
+{
+	const char *s = NULL;
+	int rc = field_str(obj, name, 1, 64, need, &s, e);
+
+	if (rc <= 0)
+		return rc;
+	if (field_parse_time(s, out) < 0)
+		return bad(e, "body", name,
+		           "Input should be a valid datetime (ISO 8601, e.g. 2026-12-01T10:00:00Z)",
+		           "datetime_parsing");
+	return 1;
+}
+
+void field_format_time(int64_t t, char *out, size_t outlen)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

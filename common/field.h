@@ -36,6 +36,11 @@ int field_bool(struct json_object *obj, const char *name, enum field_need need, 
 int field_money(struct json_object *obj, const char *name, int64_t max_cents, enum field_need need,
                 int64_t *cents, struct field_errors *e);
 
+/* An ISO 8601 date-time ("2026-12-01T10:00:00Z", "...10:00:00.5+02:00",
+ * or with no zone, taken as UTC) as Unix seconds (fraction dropped). */
+int field_time(struct json_object *obj, const char *name, enum field_need need, int64_t *out,
+               struct field_errors *e);
+
 /* Query-string readers: the same contract, loc ["query", name]. */
 int field_query_str(const char *query, const char *name, size_t min, size_t max, char *out,
                     size_t outlen, enum field_need need, struct field_errors *e);
@@ -47,6 +52,12 @@ int field_query_paging(const char *query, int64_t *limit, int64_t *offset, struc
 
 /* Parse a whole string as a decimal int64 in [min, max]: 0 or -1. */
 int field_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Parse an ISO 8601 date-time as field_time does: 0 or -1. */
+int field_parse_time(const char *s, int64_t *out);
+/* Parse a calendar date YYYY-MM-DD as Unix seconds of its 00:00 UTC. */
+int field_parse_date(const char *s, int64_t *out);
+/* Format Unix seconds as "2026-12-01T10:00:00Z" into out (>= 21 bytes). */
+void field_format_time(int64_t t, char *out, size_t outlen);
 /* Format cents as JSON number text with two decimals ("299.99", "5.00")
  * into out (>= 24 bytes). */
 void field_format_money(int64_t cents, char *out, size_t outlen);

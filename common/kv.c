@@ -276,3 +276,69 @@ int kv_del_if(struct kv *k, const char *key, const char *owner)
 		return -1;
 	return n > 0 ? 1 : 0;
 }
+
+int kv_incr(struct kv *k, const char *key, long long *value)
+{
+	return integer_reply(command(k, "INCR %s", key), value);
+}
+
+int kv_sadd(struct kv *k, const char *key, const char *member)
+{
+	long long n;
+	return integer_reply(command(k, "SADD %s %s", key, member), &n);
+}
+
+int kv_srem(struct kv *k, const char *key, const char *member)
+{
+	long long n;
+	return integer_reply(command(k, "SREM %s %s", key, member), &n);
+}
+
+int kv_scard_many(struct kv *k, const char *const *keys, int n, long long *out)
+{
+	redisReply *r;
+	int rc = 0;
+
+	if (ready(k) < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		redisAppendCommand(k->c, "SCARD %s", keys[i]);
+	for (int i = 0; i < n; i++) {
+		if (redisGetReply(k->c, (void **)&r) != REDIS_OK || r == NULL) {
+			drop(k);
+			return -1;
+		}
+		if (r->type == REDIS_REPLY_INTEGER)
+			out[i] = r->integer;
+		else
+			rc = -1;
+		freeReplyObject(r);
+	}
+	return rc;
+}
+
+int kv_set_replace(struct kv *k, const char *key, const char *const *members, int n, int ttl)
+{
+	redisReply *r;
+	int rc = 0;
+
+	if (ready(k) < 0)
+		return -1;
+	redisAppendCommand(k->c, "MULTI");
+	redisAppendCommand(k->c, "DEL %s", key);
+	for (int i = 0; i < n; i++)
+		redisAppendCommand(k->c, "SADD %s %s", key, members[i]);
+	if (ttl > 0)
+		redisAppendCommand(k->c, "EXPIRE %s %d", key, ttl);
+	redisAppendCommand(k->c, "EXEC");
+	for (int i = 0; i < n + 3 + (ttl > 0); i++) {
+		if (redisGetReply(k->c, (void **)&r) != REDIS_OK || r == NULL) {
+			drop(k);
+			return -1;
+		}
+		if (r->type == REDIS_REPLY_ERROR)
+			rc = -1;
+		freeReplyObject(r);
+	}
+	return rc;
+}

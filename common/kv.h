@@ -42,4 +42,15 @@ int kv_set(struct kv *k, const char *key, const char *value, size_t len, long lo
  * 1 deleted, 0 not owner or absent, -1 error. */
 int kv_del_if(struct kv *k, const char *key, const char *owner);
 
+/* INCR key: 0 with *value, or -1. */
+int kv_incr(struct kv *k, const char *key, long long *value);
+/* SADD / SREM one member: 0 or -1. */
+int kv_sadd(struct kv *k, const char *key, const char *member);
+int kv_srem(struct kv *k, const char *key, const char *member);
+/* SCARD of n keys in one round trip: 0 with out[i] (0 when absent), or -1. */
+int kv_scard_many(struct kv *k, const char *const *keys, int n, long long *out);
+/* Replace set key with members (plus expiry ttl seconds when > 0), in one
+ * MULTI/EXEC so readers never see it half-built: 0 or -1. */
+int kv_set_replace(struct kv *k, const char *key, const char *const *members, int n, int ttl);
+
 #endif

@@ -17,7 +17,7 @@ struct metrics *metrics_new(size_t slots);
 void metrics_free(struct metrics *m);
 
 /* Count one HTTP request: http_requests_total{method,route,status} and
- * http_request_duration_seconds{method,route} histogram. */
+ * http_request_duration_seconds{method,route,status} histogram. */
 void metrics_http(struct metrics *m, const char *method, const char *route, int status,
                   double seconds);
 /* Add 1 to counter name{labels}; labels is the inside of the braces,

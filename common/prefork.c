@@ -68,12 +68,25 @@ static void on_master_signal(int sig)
 		got_chld = 1;
 }
 
+/* A child asked to stop finishes what it has: FCGX_Accept_r may already
+ * have taken a connection before child_busy is set, so the signal never
+ * ends the process itself. Syscalls restart; an idle child blocked in
+ * accept() is ended by the alarm a moment later, a busy one leaves its
+ * loop after the request. */
 static void on_child_term(int sig)
+{
+	(void)sig;
+	child_stop = 1;
+	FCGX_ShutdownPending();
+	alarm(1);
+}
+
+static void on_child_alarm(int sig)
 {
 	(void)sig;
 	if (!child_busy)
 		_exit(0);
-	child_stop = 1;
+	alarm(1);
 }
 
 int prefork_parse_listen(const char *listen, char *path, unsigned long pathlen, char *host,
@@ -192,12 +205,14 @@ static void close_stores(void)
 
 static void child_signals(void)
 {
-	struct sigaction sa = {.sa_handler = on_child_term};
+	struct sigaction sa = {.sa_handler = on_child_term, .sa_flags = SA_RESTART};
 	sigset_t none;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_child_alarm;
+	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
