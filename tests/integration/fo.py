@@ -1,0 +1,505 @@
+"""Shared helpers for the FlightOps integration tests (Python 3 stdlib only).
+
+The tests drive a running stack over HTTP. They read:
+  FO_ROOT          the repository (default: two folders up from this file)
+  FO_VAR           the stack's state folder (default: $FO_ROOT/var)
+  FO_GATEWAY_PORT  the public gateway port (default 8080)
+  FO_PORT_BASE     users port; flights +1, bookings +2, payments +3,
+                   notifications +4 (default 8000)
+Secrets come from $FO_VAR/flightops.env. Every request has a timeout and
+every wait loop a deadline; nothing here asserts on timing.
+"""
+
+import base64
+import concurrent.futures
+import hashlib
+import hmac
+import http.client
+import itertools
+import json as jsonlib
+import os
+import re
+import subprocess
+import threading
+import time
+import urllib.parse
+
+ROOT = os.environ.get("FO_ROOT") or os.path.abspath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+VAR = os.environ.get("FO_VAR") or os.path.join(ROOT, "var")
+GATEWAY_PORT = int(os.environ.get("FO_GATEWAY_PORT") or 8080)
+PORT_BASE = int(os.environ.get("FO_PORT_BASE") or 8000)
+HOST = "127.0.0.1"
+TIMEOUT = 10.0  # seconds, every request
+
+# Pool order fixes the per-service port: PORT_BASE + index.
+SERVICES = ("users", "flights", "bookings", "payments", "notifications")
+
+
+def service_port(name):
+    return PORT_BASE + SERVICES.index(name)
+
+
+def service_url(name):
+    return "http://%s:%d" % (HOST, service_port(name))
+
+
+GATEWAY = "http://%s:%d" % (HOST, GATEWAY_PORT)
+USERS = service_url("users")
+
+USER_KEYS = {"id", "email", "username", "full_name", "role", "is_active", "created_at"}
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+
+# ---------------------------------------------------------------- HTTP
+
+class Response:
+    """(status, headers, body), unpackable as a 3-tuple: body is parsed
+    JSON when the answer says it is JSON (and parses), else text. headers is
+    an http.client.HTTPMessage (headers.get_all(name) lists repeats); .raw
+    holds the body bytes and .url "METHOD URL"."""
+
+    __slots__ = ("status", "headers", "body", "raw", "url")
+
+    def __init__(self, status, headers, body, raw=b"", url=""):
+        self.status, self.headers, self.body = status, headers, body
+        self.raw, self.url = raw, url
+
+    def __iter__(self):
+        return iter((self.status, self.headers, self.body))
+
+    def __repr__(self):
+        return describe(self)
+
+
+def _encode_body(body, json, form, headers):
+    if json is not None:
+        headers.setdefault("Content-Type", "application/json")
+        return jsonlib.dumps(json).encode()
+    if form is not None:
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        return urllib.parse.urlencode(form).encode()
+    if isinstance(body, str):
+        return body.encode()
+    return body
+
+
+def _parse(raw, ctype):
+    text = raw.decode("utf-8", "replace")
+    if "json" in (ctype or "").lower():
+        try:
+            return jsonlib.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def request(method, url, body=None, json=None, form=None, headers=None, token=None,
+            timeout=TIMEOUT):
+    """One HTTP request on a new connection. Returns Response
+    (status, headers, body). headers is an http.client.HTTPMessage:
+    headers.get_all(name) lists repeated headers. Raises on network errors
+    and on timeout."""
+    u = urllib.parse.urlsplit(url)
+    hdrs = dict(headers or {})
+    if token is not None:
+        hdrs["Authorization"] = "Bearer " + token
+    data = _encode_body(body, json, form, hdrs)
+    target = u.path or "/"
+    if u.query:
+        target += "?" + u.query
+    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
+    try:
+        try:
+            conn.request(method, target, body=data, headers=hdrs)
+        except (BrokenPipeError, ConnectionResetError):
+            # The server may answer (413) and close before reading a big body.
+            pass
+        resp = conn.getresponse()
+        raw = resp.read()
+        return Response(resp.status, resp.headers,
+                        _parse(raw, resp.headers.get("Content-Type")), raw,
+                        method + " " + url)
+    finally:
+        conn.close()
+
+
+def get(url, **kw):
+    return request("GET", url, **kw)
+
+
+def post(url, **kw):
+    return request("POST", url, **kw)
+
+
+def describe(r):
+    """A short text of a response for assertion messages."""
+    return "%s -> %d %s %r" % (r.url, r.status, dict(r.headers.items()), r.raw[:500])
+
+
+# ---------------------------------------------------------------- secrets
+
+def read_env(path=None):
+    """KEY=VALUE lines of $FO_VAR/flightops.env (quotes stripped)."""
+    path = path or os.path.join(VAR, "flightops.env")
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            k, v = line.split("=", 1)
+            k = k.strip()
+            if k.startswith("export "):
+                k = k[len("export "):].strip()
+            v = v.strip()
+            if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+                v = v[1:-1]
+            out[k] = v
+    return out
+
+
+_env_cache = None
+
+
+def secrets():
+    global _env_cache
+    if _env_cache is None:
+        _env_cache = read_env()
+    return _env_cache
+
+
+# ---------------------------------------------------------------- names
+
+_counter = itertools.count(1)
+_counter_lock = threading.Lock()
+
+
+def _b36(n):
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    s = ""
+    while True:
+        n, d = divmod(n, 36)
+        s = digits[d] + s
+        if n == 0:
+            return s
+
+
+def unique(prefix="it"):
+    """A name no earlier run used: [a-z0-9_], at most 32 characters."""
+    with _counter_lock:
+        n = next(_counter)
+    name = "%s_%s%s%s" % (prefix, _b36(time.time_ns() // 1000), _b36(os.getpid()), _b36(n))
+    assert len(name) <= 32, name
+    return name
+
+
+def new_user_body(**over):
+    name = unique()
+    body = {"email": name + "@example.com", "username": name,
+            "full_name": "Test User " + name, "password": "pw-" + name}
+    body.update(over)
+    return body
+
+
+# ---------------------------------------------------------------- users
+
+def register(base=USERS, **over):
+    """POST /register a fresh user; returns (response, body sent)."""
+    body = new_user_body(**over)
+    return post(base + "/register", json=body), body
+
+
+def login(base, username, password):
+    """POST /token (form). Returns the response."""
+    return post(base + "/token", form={"username": username, "password": password})
+
+
+def token_for(base, username, password):
+    r = login(base, username, password)
+    if r.status != 200:
+        raise AssertionError("login %r failed: %s" % (username, describe(r)))
+    return r.body["access_token"]
+
+
+def new_user(base=USERS):
+    """Register and log in a fresh user: (user dict, password, token)."""
+    r, body = register(base)
+    if r.status != 201:
+        raise AssertionError("register failed: %s" % describe(r))
+    return r.body, body["password"], token_for(base, body["username"], body["password"])
+
+
+def admin_token(base=USERS):
+    s = secrets()
+    return token_for(base, s["ADMIN_USERNAME"], s["ADMIN_PASSWORD"])
+
+
+# ---------------------------------------------------------------- JWT
+
+def b64url(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def make_jwt(payload, key=None, alg="HS256", header=None):
+    """A hand-built JWT. alg HS256/HS384/HS512 sign with key (str or bytes);
+    alg "none" leaves the signature empty."""
+    hdr = header if header is not None else {"alg": alg, "typ": "JWT"}
+    signing_input = b64url(jsonlib.dumps(hdr, separators=(",", ":"))) + "." + \
+        b64url(jsonlib.dumps(payload, separators=(",", ":")))
+    if alg == "none":
+        return signing_input + "."
+    digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
+    if isinstance(key, str):
+        key = key.encode()
+    sig = hmac.new(key, signing_input.encode(), digest).digest()
+    return signing_input + "." + b64url(sig)
+
+
+def jwt_parts(token):
+    h, p, _ = token.split(".")
+    return jsonlib.loads(b64url_decode(h)), jsonlib.loads(b64url_decode(p))
+
+
+# ---------------------------------------------------------------- concurrency
+
+def parallel(fn, items, workers=8):
+    """fn(item) for every item on a small thread pool; results in order.
+    An exception in fn is returned in place of its result."""
+    def safe(item):
+        try:
+            return fn(item)
+        except Exception as e:  # noqa: BLE001 - reported to the caller
+            return e
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
+        return list(ex.map(safe, items))
+
+
+class Background:
+    """Calls fn() in a loop on `threads` threads until stop(); records each
+    result (or exception) in order of completion. Use as a context manager."""
+
+    def __init__(self, fn, threads=1, pause=0.005):
+        self.fn = fn
+        self.pause = pause
+        self.results = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True)
+                         for _ in range(threads)]
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                res = self.fn()
+            except Exception as e:  # noqa: BLE001 - recorded
+                res = e
+            with self._lock:
+                self.results.append(res)
+            self._stop.wait(self.pause)
+
+    def count(self):
+        with self._lock:
+            return len(self.results)
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.results)
+
+    def start(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(TIMEOUT + 5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# ---------------------------------------------------------------- waiting
+
+def wait_for(fn, timeout=30.0, interval=0.2, what="condition"):
+    """Poll fn() until it returns a true value (returned) or timeout
+    seconds pass (AssertionError naming what and the last value).
+    Exceptions from fn count as false."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = fn()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last = e
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s (last: %r)"
+                                 % (timeout, what, last))
+        time.sleep(interval)
+
+
+def health(base=USERS):
+    """(status, body) of GET base/health; (None, exc) on a network error."""
+    try:
+        r = get(base + "/health")
+        return r.status, r.body
+    except Exception as e:  # noqa: BLE001
+        return None, e
+
+
+def wait_healthy(base=USERS, timeout=60.0):
+    last = [None]
+
+    def ok():
+        last[0] = health(base)
+        return last[0][0] == 200
+    try:
+        return wait_for(ok, timeout, 0.25, "%s/health to answer 200" % base)
+    except AssertionError as e:
+        raise AssertionError("%s; last answer %r" % (e, last[0])) from None
+
+
+# ---------------------------------------------------------------- processes
+
+def component(action, name, timeout=180):
+    """Run `$FO_ROOT/flightops component ACTION NAME` with the test env."""
+    script = os.path.join(ROOT, "flightops")
+    cmd = [script, "component", action, name]
+    if not os.access(script, os.X_OK):
+        cmd.insert(0, "bash")
+    p = subprocess.run(cmd, env=os.environ.copy(), cwd=ROOT, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise AssertionError("%s exited %d\nstdout: %s\nstderr: %s"
+                             % (" ".join(cmd), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def read_pid(name):
+    with open(os.path.join(VAR, "run", name + ".pid"), encoding="ascii") as f:
+        return int(f.read().split()[0])
+
+
+def _stat(pid):
+    """(state, ppid) from /proc/pid/stat, or None when gone."""
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(")") + 2:].split()
+    return fields[0], int(fields[1])
+
+
+def alive(pid):
+    st = _stat(pid)
+    return st is not None and st[0] != "Z"
+
+
+def children(pid):
+    """Set of live (non-zombie) child pids of pid. Uses
+    /proc/pid/task/*/children when the kernel has it, else scans /proc."""
+    kids = set()
+    task_dir = "/proc/%d/task" % pid
+    found_file = False
+    try:
+        for tid in os.listdir(task_dir):
+            try:
+                with open(os.path.join(task_dir, tid, "children"), encoding="ascii") as f:
+                    kids.update(int(x) for x in f.read().split())
+                found_file = True
+            except FileNotFoundError:
+                break
+    except FileNotFoundError:
+        return set()
+    if not found_file:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                st = _stat(int(entry))
+                if st is not None and st[1] == pid:
+                    kids.add(int(entry))
+    return {k for k in kids if alive(k)}
+
+
+# ---------------------------------------------------------------- metrics
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\S+)?$")
+
+
+def _parse_labels(s):
+    """Parse the inside of {...}: name="value" pairs, escapes \\\\ \\" \\n."""
+    labels = {}
+    i, n = 0, len(s)
+    while i < n:
+        while i < n and s[i] in " ,":
+            i += 1
+        if i >= n:
+            break
+        j = s.index("=", i)
+        name = s[i:j].strip()
+        i = j + 1
+        while s[i] == " ":
+            i += 1
+        if s[i] != '"':
+            raise ValueError("label %r: value not quoted in %r" % (name, s))
+        i += 1
+        val = []
+        while True:
+            c = s[i]
+            if c == "\\":
+                nxt = s[i + 1]
+                val.append({"n": "\n", "\\": "\\", '"': '"'}.get(nxt, "\\" + nxt))
+                i += 2
+            elif c == '"':
+                i += 1
+                break
+            else:
+                val.append(c)
+                i += 1
+        labels[name] = "".join(val)
+    return labels
+
+
+def parse_prometheus(text):
+    """Prometheus text format 0.0.4 -> list of (name, labels dict, float).
+    Raises ValueError on a malformed sample line."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        if not m:
+            raise ValueError("bad sample line %r" % line)
+        name, _, inner, value, _ = m.groups()
+        labels = _parse_labels(inner) if inner else {}
+        out.append((name, labels, float(value)))
+    return out
+
+
+def metric(samples, name, **labels):
+    """Sum of samples named name whose labels include labels (0 if none)."""
+    total = 0.0
+    for n, lab, v in samples:
+        if n == name and all(lab.get(k) == val for k, val in labels.items()):
+            total += v
+    return total
+
+
+def scrape(base=USERS):
+    r = get(base + "/metrics")
+    if r.status != 200:
+        raise AssertionError("metrics: %s" % describe(r))
+    return parse_prometheus(r.body if isinstance(r.body, str) else r.raw.decode())
