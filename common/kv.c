@@ -288,6 +288,15 @@ int kv_sadd(struct kv *k, const char *key, const char *member)
 	return integer_reply(command(k, "SADD %s %s", key, member), &n);
 }
 
+int kv_sadd_existing(struct kv *k, const char *key, const char *member)
+{
+	static const char script[] = "if redis.call('EXISTS', KEYS[1]) == 1 then "
+	                             "return redis.call('SADD', KEYS[1], ARGV[1]) end return 0";
+	long long n;
+
+	return integer_reply(command(k, "EVAL %s 1 %s %s", script, key, member), &n);
+}
+
 int kv_srem(struct kv *k, const char *key, const char *member)
 {
 	long long n;

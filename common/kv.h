@@ -47,6 +47,9 @@ int kv_incr(struct kv *k, const char *key, long long *value);
 /* SADD / SREM one member: 0 or -1. */
 int kv_sadd(struct kv *k, const char *key, const char *member);
 int kv_srem(struct kv *k, const char *key, const char *member);
+/* SADD member only when set key exists (a missing set is rebuilt whole
+ * by its owner, never started half-empty): 0 or -1. */
+int kv_sadd_existing(struct kv *k, const char *key, const char *member);
 /* SCARD of n keys in one round trip: 0 with out[i] (0 when absent), or -1. */
 int kv_scard_many(struct kv *k, const char *const *keys, int n, long long *out);
 /* Replace set key with members (plus expiry ttl seconds when > 0), in one

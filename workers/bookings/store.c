@@ -1,0 +1,409 @@
+/* store.c - SQL of the bookings service. Constant statements with $n
+ * parameters; rows are copied into struct booking. The seat decision is
+ * the INSERT ... ON CONFLICT against the partial unique index on live
+ * bookings; everything else here is bookkeeping around it. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "db.h"
+#include "mem.h"
+#include "store.h"
+
+#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define EFFECTIVE_STATUS                                                                           \
+	"CASE WHEN status = 'pending' AND hold_expires_at <= now() THEN 'expired' ELSE status END"
+#define BOOKING_COLUMNS                                                                            \
+	"id, reference, user_id, flight_id, seat_number, " EFFECTIVE_STATUS                        \
+	", total_cents, " ISO("hold_expires_at") ", coalesce(payment_id, 0), " ISO(                \
+	        "created_at") ", "                                                                 \
+	                      "coalesce(" ISO("cancelled_at") ", ''), coalesce(lock_token, '')"
+#define NCOLUMNS 12
+
+/* Booking references: no 0/O or 1/I, so they can be read over the phone. */
+static const char ref_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+static void new_reference(char out[8])
+{
+	unsigned char raw[6];
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		abort();
+	for (int i = 0; i < 6; i++)
+		out[i] = ref_alphabet[raw[i] % 32];
+	out[6] = '\0';
+}
+
+static void field_copy(char *dst, size_t len, const PGresult *res, int row, int col)
+{
+	snprintf(dst, len, "%s", PQgetvalue(res, row, col));
+}
+
+static int64_t int_at(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static void read_row(const PGresult *res, int row, struct booking *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->id = int_at(res, row, 0);
+	field_copy(b->reference, sizeof(b->reference), res, row, 1);
+	b->user_id = int_at(res, row, 2);
+	b->flight_id = int_at(res, row, 3);
+	field_copy(b->seat_number, sizeof(b->seat_number), res, row, 4);
+	field_copy(b->status, sizeof(b->status), res, row, 5);
+	b->total_cents = int_at(res, row, 6);
+	field_copy(b->hold_expires_at, sizeof(b->hold_expires_at), res, row, 7);
+	b->payment_id = int_at(res, row, 8);
+	field_copy(b->created_at, sizeof(b->created_at), res, row, 9);
+	field_copy(b->cancelled_at, sizeof(b->cancelled_at), res, row, 10);
+	field_copy(b->lock_token, sizeof(b->lock_token), res, row, 11);
+}
+
+/* The first row of res into out: STORE_OK / NOT_FOUND / ERROR (res cleared). */
+static enum store_status one(PGresult *res, struct booking *out)
+{
+	if (res == NULL)
+		return STORE_ERROR;
+	enum store_status st = PQntuples(res) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	if (st == STORE_OK)
+		read_row(res, 0, out);
+	PQclear(res);
+	return st;
+}
+
+/* Every row of res into a malloc'd array (res cleared). */
+static enum store_status all(PGresult *res, struct booking **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (res == NULL)
+		return STORE_ERROR;
+	*n = PQntuples(res);
+	*out = xcalloc((size_t)(*n ? *n : 1), sizeof(**out));
+	for (int i = 0; i < *n; i++)
+		read_row(res, i, &(*out)[i]);
+	PQclear(res);
+	return STORE_OK;
+}
+
+static void fmt_int(char *out, size_t len, int64_t v)
+{
+	snprintf(out, len, "%" PRId64, v);
+}
+
+/* Statements of the create transaction, each 0 or -1. */
+static int lock_user(struct db *db, const char *user)
+{
+	const char *p[] = {user};
+	PGresult *res = db_exec(
+	        db, "SELECT pg_advisory_xact_lock(hashtextextended('holds:' || $1, 0))", 1, p);
+	PQclear(res);
+	return res ? 0 : -1;
+}
+
+static int expire_seat(struct db *db, const char *flight, const char *seat)
+{
+	const char *p[] = {flight, seat};
+	PGresult *res = db_exec(db,
+	                        "UPDATE bookings SET status = 'expired', updated_at = now() "
+	                        "WHERE flight_id = $1 AND seat_number = $2 AND status = 'pending' "
+	                        "AND hold_expires_at <= now()",
+	                        2, p);
+	PQclear(res);
+	return res ? 0 : -1;
+}
+
+/* The user's live holds, or -1. */
+static int64_t live_holds(struct db *db, const char *user)
+{
+	const char *p[] = {user};
+	PGresult *res = db_exec(db,
+	                        "SELECT count(*) FROM bookings WHERE user_id = $1 "
+	                        "AND status = 'pending' AND hold_expires_at > now()",
+	                        1, p);
+	if (res == NULL)
+		return -1;
+	int64_t n = int_at(res, 0, 0);
+	PQclear(res);
+	return n;
+}
+
+/* Insert the hold; retries on the (rare) clash of a fresh reference. */
+static enum create_result insert_hold(struct db *db, const char *const *p, struct booking *out)
+{
+	char ref[8];
+	const char *params[7] = {ref, p[0], p[1], p[2], p[3], p[4], p[5]};
+
+	for (int attempt = 0; attempt < 5; attempt++) {
+		new_reference(ref);
+		if (db_run(db, "SAVEPOINT hold") < 0)
+			return CREATE_ERROR;
+		PGresult *res = db_exec(
+		        db,
+		        "INSERT INTO bookings (reference, user_id, flight_id, seat_number, "
+		        "total_cents, hold_expires_at, lock_token) "
+		        "VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int), $7) "
+		        "ON CONFLICT (flight_id, seat_number) WHERE status IN ('pending', "
+		        "'confirmed') "
+		        "DO NOTHING RETURNING " BOOKING_COLUMNS,
+		        7, params);
+		if (res == NULL && strcmp(db_sqlstate(db), "23505") == 0) {
+			if (db_run(db, "ROLLBACK TO SAVEPOINT hold") < 0)
+				return CREATE_ERROR;
+			continue;
+		}
+		enum store_status st = one(res, out);
+		if (st == STORE_ERROR)
+			return CREATE_ERROR;
+		return st == STORE_OK ? CREATE_OK : CREATE_SEAT_TAKEN;
+	}
+	return CREATE_ERROR;
+}
+
+static enum create_result create_in_tx(struct db *db, const struct booking *b, int max_holds,
+                                       int hold_seconds, struct booking *out)
+{
+	char user[24], flight[24], cents[24], secs[16];
+	const char *p[] = {user, flight, b->seat_number, cents, secs, b->lock_token};
+
+	fmt_int(user, sizeof(user), b->user_id);
+	fmt_int(flight, sizeof(flight), b->flight_id);
+	fmt_int(cents, sizeof(cents), b->total_cents);
+	fmt_int(secs, sizeof(secs), hold_seconds);
+	if (lock_user(db, user) < 0 || expire_seat(db, flight, b->seat_number) < 0)
+		return CREATE_ERROR;
+	int64_t holds = live_holds(db, user);
+	if (holds < 0)
+		return CREATE_ERROR;
+	if (holds >= max_holds)
+		return CREATE_TOO_MANY_HOLDS;
+	return insert_hold(db, p, out);
+}
+
+enum create_result store_booking_create(struct db *db, const struct booking *b, int max_holds,
+                                        int hold_seconds, struct booking *out)
+{
+	if (db_run(db, "BEGIN") < 0)
+		return CREATE_ERROR;
+	enum create_result rc = create_in_tx(db, b, max_holds, hold_seconds, out);
+	if (rc != CREATE_OK || db_run(db, "COMMIT") < 0) {
+		db_run(db, "ROLLBACK");
+		return rc == CREATE_OK ? CREATE_ERROR : rc;
+	}
+	return CREATE_OK;
+}
+
+enum store_status store_booking_get(struct db *db, int64_t id, int64_t owner, struct booking *out)
+{
+	char sid[24], sowner[24];
+	const char *p[] = {sid, sowner};
+
+	fmt_int(sid, sizeof(sid), id);
+	fmt_int(sowner, sizeof(sowner), owner);
+	return one(db_exec(db,
+	                   "SELECT " BOOKING_COLUMNS " FROM bookings "
+	                   "WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2)",
+	                   2, p),
+	           out);
+}
+
+enum store_status store_booking_list(struct db *db, const struct booking_filter *f,
+                                     struct booking **out, int *n, int64_t *total)
+{
+	char user[24], flight[24], limit[24], offset[24];
+	const char *p[] = {user, flight, f->status, limit, offset};
+
+	fmt_int(user, sizeof(user), f->user_id);
+	fmt_int(flight, sizeof(flight), f->flight_id);
+	fmt_int(limit, sizeof(limit), f->limit);
+	fmt_int(offset, sizeof(offset), f->offset);
+	PGresult *res = db_exec(db,
+	                        "SELECT " BOOKING_COLUMNS ", count(*) OVER () FROM bookings "
+	                        "WHERE ($1::bigint = 0 OR user_id = $1) "
+	                        "AND ($2::bigint = 0 OR flight_id = $2) "
+	                        "AND ($3::text IS NULL OR " EFFECTIVE_STATUS " = $3) "
+	                        "ORDER BY id DESC LIMIT $4 OFFSET $5",
+	                        5, p);
+	*total = res && PQntuples(res) > 0 ? int_at(res, 0, NCOLUMNS) : 0;
+	if (res && PQntuples(res) == 0 && f->offset > 0) {
+		PGresult *c = db_exec(db,
+		                      "SELECT count(*) FROM bookings "
+		                      "WHERE ($1::bigint = 0 OR user_id = $1) "
+		                      "AND ($2::bigint = 0 OR flight_id = $2) "
+		                      "AND ($3::text IS NULL OR " EFFECTIVE_STATUS " = $3)",
+		                      3, p);
+		*total = c ? int_at(c, 0, 0) : 0;
+		PQclear(c);
+	}
+	return all(res, out, n);
+}
+
+enum store_status store_booking_cancel(struct db *db, int64_t id, int64_t owner,
+                                       struct booking *out, char *was, size_t waslen)
+{
+	char sid[24], sowner[24];
+	const char *p[] = {sid, sowner};
+
+	fmt_int(sid, sizeof(sid), id);
+	fmt_int(sowner, sizeof(sowner), owner);
+	PGresult *res = db_exec(
+	        db,
+	        "WITH old AS (SELECT id, status AS was FROM bookings "
+	        "  WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2) "
+	        "  AND (status = 'confirmed' OR (status = 'pending' AND hold_expires_at > now())) "
+	        "  FOR UPDATE) "
+	        "UPDATE bookings b SET status = 'cancelled', cancelled_at = now(), updated_at = "
+	        "now() "
+	        "FROM old WHERE b.id = old.id RETURNING old.was",
+	        2, p);
+	if (res == NULL)
+		return STORE_ERROR;
+	int done = PQntuples(res) > 0;
+	if (done)
+		snprintf(was, waslen, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	enum store_status st = store_booking_get(db, id, owner, out);
+	if (st != STORE_OK)
+		return st;
+	return done ? STORE_OK : STORE_CONFLICT;
+}
+
+enum store_status store_booking_confirm(struct db *db, int64_t id, int64_t payment_id,
+                                        struct booking *out)
+{
+	char sid[24], spay[24];
+	const char *p[] = {sid, spay};
+
+	fmt_int(sid, sizeof(sid), id);
+	fmt_int(spay, sizeof(spay), payment_id);
+	PGresult *res = db_exec(db,
+	                        "UPDATE bookings SET status = 'confirmed', payment_id = $2, "
+	                        "updated_at = now() WHERE id = $1 AND status = 'pending' "
+	                        "AND hold_expires_at > now() RETURNING " BOOKING_COLUMNS,
+	                        2, p);
+	enum store_status st = one(res, out);
+	if (st != STORE_NOT_FOUND)
+		return st;
+	st = store_booking_get(db, id, 0, out);
+	if (st != STORE_OK)
+		return st;
+	if (strcmp(out->status, "confirmed") == 0 && out->payment_id == payment_id)
+		return STORE_OK;
+	return STORE_CONFLICT;
+}
+
+enum store_status store_live_seats(struct db *db, int64_t flight_id, struct booking **seats, int *n)
+{
+	char sid[24];
+	const char *p[] = {sid};
+
+	fmt_int(sid, sizeof(sid), flight_id);
+	return all(db_exec(db,
+	                   "SELECT " BOOKING_COLUMNS " FROM bookings WHERE flight_id = $1 "
+	                   "AND (status = 'confirmed' OR "
+	                   "(status = 'pending' AND hold_expires_at > now()))",
+	                   1, p),
+	           seats, n);
+}
+
+enum store_status store_occupancy(struct db *db, const char *ids, struct booking **out, int *n)
+{
+	const char *p[] = {ids};
+
+	return all(db_exec(db,
+	                   "SELECT " BOOKING_COLUMNS " FROM bookings "
+	                   "WHERE flight_id = ANY($1::bigint[]) AND (status = 'confirmed' OR "
+	                   "(status = 'pending' AND hold_expires_at > now()))",
+	                   1, p),
+	           out, n);
+}
+
+enum store_status store_expire_holds(struct db *db, int limit, struct booking **out, int *n)
+{
+	char slimit[16];
+	const char *p[] = {slimit};
+
+	snprintf(slimit, sizeof(slimit), "%d", limit);
+	return all(db_exec(db,
+	                   "UPDATE bookings SET status = 'expired', updated_at = now() "
+	                   "WHERE id IN (SELECT id FROM bookings WHERE status = 'pending' "
+	                   "AND hold_expires_at <= now() ORDER BY hold_expires_at "
+	                   "LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING " BOOKING_COLUMNS,
+	                   1, p),
+	           out, n);
+}
+
+void store_idempotency_prune(struct db *db)
+{
+	PQclear(db_exec(
+	        db, "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'",
+	        0, NULL));
+}
+
+enum idem_result store_idempotency_begin(struct db *db, int64_t user_id, const char *key,
+                                         const char *hash, int *status, char **body)
+{
+	char user[24];
+	const char *p[] = {user, key, hash};
+
+	fmt_int(user, sizeof(user), user_id);
+	/* a new key, or one whose first run died long ago or aged out */
+	PGresult *res = db_exec(
+	        db,
+	        "INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
+	        "ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
+	        "status = NULL, body = NULL, created_at = now() "
+	        "WHERE idempotency_keys.created_at < now() - interval '24 hours' "
+	        "OR (idempotency_keys.status IS NULL "
+	        "AND idempotency_keys.created_at < now() - interval '60 seconds' "
+	        "AND idempotency_keys.request_hash = EXCLUDED.request_hash) RETURNING 1",
+	        3, p);
+	if (res == NULL)
+		return IDEM_ERROR;
+	int fresh = PQntuples(res) > 0;
+	PQclear(res);
+	if (fresh)
+		return IDEM_NEW;
+	res = db_exec(db,
+	              "SELECT request_hash, status, body FROM idempotency_keys "
+	              "WHERE user_id = $1 AND key = $2",
+	              2, p);
+	if (res == NULL || PQntuples(res) == 0) {
+		PQclear(res);
+		return IDEM_ERROR;
+	}
+	enum idem_result r = IDEM_REPLAY;
+	if (strcmp(PQgetvalue(res, 0, 0), hash) != 0)
+		r = IDEM_MISMATCH;
+	else if (PQgetisnull(res, 0, 1))
+		r = IDEM_IN_FLIGHT;
+	else {
+		*status = (int)int_at(res, 0, 1);
+		*body = xstrdup(PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	return r;
+}
+
+void store_idempotency_finish(struct db *db, int64_t user_id, const char *key, int status,
+                              const char *body)
+{
+	char user[24], sstatus[8];
+	const char *p[] = {user, key, sstatus, body};
+
+	fmt_int(user, sizeof(user), user_id);
+	snprintf(sstatus, sizeof(sstatus), "%d", status);
+	if (status >= 500)
+		PQclear(db_exec(db, "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+		                2, p));
+	else
+		PQclear(db_exec(db,
+		                "UPDATE idempotency_keys SET status = $3, body = $4 "
+		                "WHERE user_id = $1 AND key = $2",
+		                4, p));
+}

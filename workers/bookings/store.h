@@ -1,0 +1,94 @@
+/* store.h - the bookings database: bookings, seat decisions and
+ * idempotency keys. Knows SQL, not HTTP. Every read reports the
+ * effective status: a pending hold past its expiry reads as "expired"
+ * even before the sweeper has written it. */
+#ifndef BOOKINGS_STORE_H
+#define BOOKINGS_STORE_H
+
+#include <stdint.h>
+
+#include "store_status.h"
+
+struct db;
+
+struct booking {
+	int64_t id;
+	char reference[8];
+	int64_t user_id;
+	int64_t flight_id;
+	char seat_number[8];
+	char status[12];
+	int64_t total_cents;
+	char hold_expires_at[24];
+	int64_t payment_id; /* 0 = none */
+	char created_at[24];
+	char cancelled_at[24]; /* "" = none */
+	char lock_token[40];
+};
+
+enum create_result {
+	CREATE_OK = 0,
+	CREATE_SEAT_TAKEN,
+	CREATE_TOO_MANY_HOLDS,
+	CREATE_ERROR,
+};
+
+/* In one transaction: expire an overdue hold on the seat, check the
+ * user's live holds against max_holds, then insert b (user_id, flight_id,
+ * seat_number, total_cents, lock_token) as pending for hold_seconds with
+ * a fresh reference. The partial unique index decides the seat. */
+enum create_result store_booking_create(struct db *db, const struct booking *b, int max_holds,
+                                        int hold_seconds, struct booking *out);
+/* The booking id, if owner is 0 or its user_id: STORE_OK / NOT_FOUND / ERROR. */
+enum store_status store_booking_get(struct db *db, int64_t id, int64_t owner, struct booking *out);
+
+struct booking_filter {
+	int64_t user_id;    /* 0 = any */
+	int64_t flight_id;  /* 0 = any */
+	const char *status; /* NULL = any */
+	int64_t limit, offset;
+};
+/* Up to f->limit bookings (newest first) into *out (malloc'd, to free),
+ * *n of them, *total matching. STORE_OK or STORE_ERROR. */
+enum store_status store_booking_list(struct db *db, const struct booking_filter *f,
+                                     struct booking **out, int *n, int64_t *total);
+
+/* Cancel a pending (unexpired) or confirmed booking of owner (0 = any).
+ * STORE_OK with out (and *was = its previous status), STORE_NOT_FOUND,
+ * STORE_CONFLICT (already cancelled or expired; out holds it), STORE_ERROR. */
+enum store_status store_booking_cancel(struct db *db, int64_t id, int64_t owner,
+                                       struct booking *out, char *was, size_t waslen);
+/* Confirm a pending, unexpired booking with payment_id. Confirming again
+ * with the same payment is STORE_OK. STORE_CONFLICT: out holds its status. */
+enum store_status store_booking_confirm(struct db *db, int64_t id, int64_t payment_id,
+                                        struct booking *out);
+
+/* Live seats (held or booked) of a flight: *seats is a malloc'd array of
+ * *n bookings (seat_number and status filled). */
+enum store_status store_live_seats(struct db *db, int64_t flight_id, struct booking **seats,
+                                   int *n);
+
+/* Live seats of several flights (ids as an array literal "{1,2}"):
+ * flight_id and seat_number of each in *out (malloc'd), *n of them. */
+enum store_status store_occupancy(struct db *db, const char *ids, struct booking **out, int *n);
+
+/* Expire up to limit overdue holds; the expired rows into *out (malloc'd),
+ * *n of them. */
+enum store_status store_expire_holds(struct db *db, int limit, struct booking **out, int *n);
+/* Forget idempotency keys older than 24 hours. */
+void store_idempotency_prune(struct db *db);
+
+enum idem_result {
+	IDEM_NEW = 0,   /* go ahead, then store_idempotency_finish */
+	IDEM_REPLAY,    /* *status and *body (malloc'd) are the first answer */
+	IDEM_MISMATCH,  /* the key was used with another request */
+	IDEM_IN_FLIGHT, /* the first request is still running */
+	IDEM_ERROR,
+};
+enum idem_result store_idempotency_begin(struct db *db, int64_t user_id, const char *key,
+                                         const char *hash, int *status, char **body);
+/* Record the answer (status < 500), or forget the key so a retry runs. */
+void store_idempotency_finish(struct db *db, int64_t user_id, const char *key, int status,
+                              const char *body);
+
+#endif
