@@ -10,6 +10,7 @@
 struct db;
 struct kv;
 struct metrics;
+struct worker;
 
 struct service {
 	const char *name;        /* "users": metrics, logs, sql/<name> */

@@ -1,0 +1,589 @@
+/* flights.c - flight handlers: parse -> validate -> store -> reply.
+ * Single flights are read through the Redis cache flight:<id>, which holds
+ * the internal JSON (the bookings pool reads it too): readers fill it only
+ * when absent, writers overwrite it with the row they wrote before they
+ * reply, so a reader that saw the old row cannot put it back afterwards.
+ * available_seats is computed (occupancy.c), never taken from input.
+ * With Redis down everything works from PostgreSQL, minus the cache. */
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "field.h"
+#include "flights.h"
+#include "kv.h"
+#include "log.h"
+#include "mem.h"
+#include "occupancy.h"
+#include "reply.h"
+#include "req.h"
+#include "store.h"
+#include "worker.h"
+
+#define PRICE_MAX_CENTS 100000000LL /* 1,000,000.00 */
+#define SEATS_MAX       853
+#define CACHE_TTL_MS    300000LL
+#define FLIGHT_JSON_MAX 2048
+#define CACHE_KEY_MAX   40
+#define INPUT_MAX       64 /* longest code or number looked at */
+
+static const char not_found[] = "Flight not found";
+static const char db_down[] = "Database unavailable";
+static const char seats_down[] = "Seat availability unavailable";
+static const char bookings_down[] = "Booking service unavailable";
+static const char duplicate[] = "Flight number already exists on that date";
+static const char iata_msg[] = "Must be a 3-letter IATA airport code";
+static const char number_msg[] =
+        "Flight number must be 2 letters or digits, 1-4 digits and an optional letter "
+        "(e.g. AA100)";
+
+/* ---- input rules ---------------------------------------------------- */
+
+static char upper(char c)
+{
+	return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+}
+
+static int is_upper(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+int flights_number_normalize(const char *s, char *out, size_t outlen)
+{
+	size_t n = strlen(s), i = 2, digits = 0;
+
+	if (n < 3 || n > 7 || outlen <= n)
+		return -1;
+	for (size_t k = 0; k <= n; k++)
+		out[k] = upper(s[k]);
+	if (!(is_upper(out[0]) || is_digit(out[0])) || !(is_upper(out[1]) || is_digit(out[1])))
+		return -1;
+	for (; is_digit(out[i]); i++)
+		digits++;
+	if (digits < 1 || digits > 4)
+		return -1;
+	if (is_upper(out[i]))
+		i++;
+	return i == n ? 0 : -1;
+}
+
+int flights_iata_normalize(const char *s, char *out)
+{
+	for (int i = 0; i < 3; i++) {
+		out[i] = upper(s[i]);
+		if (!is_upper(out[i]))
+			return -1;
+	}
+	out[3] = '\0';
+	return s[3] == '\0' ? 0 : -1;
+}
+
+/* ---- JSON ---------------------------------------------------------- */
+
+static void add_time(struct json_object *o, const char *name, int64_t t)
+{
+	char s[32];
+
+	field_format_time(t, s, sizeof(s));
+	json_object_object_add(o, name, json_object_new_string(s));
+}
+
+struct json_object *flights_json(const struct flight *f, int available)
+{
+	struct json_object *o = json_object_new_object();
+	char price[32];
+
+	field_format_money(f->price_cents, price, sizeof(price));
+	json_object_object_add(o, "id", json_object_new_int64(f->id));
+	json_object_object_add(o, "flight_number", json_object_new_string(f->flight_number));
+	json_object_object_add(o, "airline", json_object_new_string(f->airline));
+	json_object_object_add(o, "origin", json_object_new_string(f->origin));
+	json_object_object_add(o, "destination", json_object_new_string(f->destination));
+	add_time(o, "departure_time", f->departure_time);
+	add_time(o, "arrival_time", f->arrival_time);
+	json_object_object_add(o, "price",
+	                       json_object_new_double_s((double)f->price_cents / 100, price));
+	if (available < 0)
+		json_object_object_add(o, "price_cents", json_object_new_int64(f->price_cents));
+	json_object_object_add(o, "total_seats", json_object_new_int(f->total_seats));
+	if (available >= 0)
+		json_object_object_add(o, "available_seats", json_object_new_int(available));
+	json_object_object_add(o, "is_active", json_object_new_boolean(f->is_active));
+	add_time(o, "created_at", f->created_at);
+	return o;
+}
+
+/* The string members of the internal form into f: 0 or -1. */
+static int strings_from_json(struct json_object *o, struct flight *f, struct field_errors *e)
+{
+	const char *num = NULL, *airline = NULL, *origin = NULL, *dest = NULL;
+
+	field_str(o, "flight_number", 3, FLIGHT_NUMBER_MAX - 1, FIELD_REQUIRED, &num, e);
+	field_str(o, "airline", 1, AIRLINE_MAX - 1, FIELD_REQUIRED, &airline, e);
+	field_str(o, "origin", 3, 3, FIELD_REQUIRED, &origin, e);
+	field_str(o, "destination", 3, 3, FIELD_REQUIRED, &dest, e);
+	if (e->count)
+		return -1;
+	snprintf(f->flight_number, sizeof(f->flight_number), "%s", num);
+	snprintf(f->airline, sizeof(f->airline), "%s", airline);
+	snprintf(f->origin, sizeof(f->origin), "%s", origin);
+	snprintf(f->destination, sizeof(f->destination), "%s", dest);
+	return 0;
+}
+
+int flights_from_json(const char *text, struct flight *f)
+{
+	struct json_object *o = json_tokener_parse(text);
+	struct field_errors e;
+	int64_t seats = 0;
+	int rc = -1;
+
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return -1;
+	}
+	memset(f, 0, sizeof(*f));
+	field_errors_init(&e);
+	field_int64(o, "id", 1, INT64_MAX, FIELD_REQUIRED, &f->id, &e);
+	field_time(o, "departure_time", FIELD_REQUIRED, &f->departure_time, &e);
+	field_time(o, "arrival_time", FIELD_REQUIRED, &f->arrival_time, &e);
+	field_int64(o, "price_cents", 0, PRICE_MAX_CENTS, FIELD_REQUIRED, &f->price_cents, &e);
+	field_int64(o, "total_seats", 1, SEATS_MAX, FIELD_REQUIRED, &seats, &e);
+	field_bool(o, "is_active", FIELD_REQUIRED, &f->is_active, &e);
+	field_time(o, "created_at", FIELD_REQUIRED, &f->created_at, &e);
+	if (strings_from_json(o, f, &e) == 0 && e.count == 0) {
+		f->total_seats = (int)seats;
+		rc = 0;
+	}
+	field_errors_release(&e);
+	json_object_put(o);
+	return rc;
+}
+
+/* ---- the flight:<id> cache ------------------------------------------ */
+
+static void cache_key(int64_t id, char *key, size_t len)
+{
+	snprintf(key, len, "flight:%" PRId64, id);
+}
+
+/* Store f's internal JSON under flight:<id> (only when absent if nx) and
+ * append it to json when not NULL. 0, or -1 when Redis did not take it. */
+static int cache_put(struct worker *w, const struct flight *f, int nx, struct buf *json)
+{
+	struct json_object *o = flights_json(f, -1);
+	char key[CACHE_KEY_MAX];
+	size_t len;
+	const char *s = json_object_to_json_string_length(
+	        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	cache_key(f->id, key, sizeof(key));
+	int rc = kv_set(w->kv, key, s, len, CACHE_TTL_MS, nx) < 0 ? -1 : 0;
+	if (json)
+		buf_add(json, s, len);
+	json_object_put(o);
+	return rc;
+}
+
+static void cache_drop(struct worker *w, int64_t id)
+{
+	char key[CACHE_KEY_MAX];
+
+	cache_key(id, key, sizeof(key));
+	if (kv_del(w->kv, key) < 0)
+		log_warn("flight cache not invalidated: redis down", "key", key);
+}
+
+/* After a write: the cache holds f as written, or nothing. */
+static void cache_refresh(struct worker *w, const struct flight *f)
+{
+	if (cache_put(w, f, 0, NULL) < 0)
+		cache_drop(w, f->id);
+}
+
+/* Flight id, active or not, from the cache or else PostgreSQL (then
+ * cached). With json, its internal JSON is appended there. */
+static enum store_status flight_load(struct worker *w, int64_t id, struct flight *f,
+                                     struct buf *json)
+{
+	char key[CACHE_KEY_MAX], text[FLIGHT_JSON_MAX];
+
+	cache_key(id, key, sizeof(key));
+	if (kv_get(w->kv, key, text, sizeof(text)) == 1) {
+		if (flights_from_json(text, f) == 0 && f->id == id) {
+			if (json)
+				buf_adds(json, text);
+			return STORE_OK;
+		}
+		log_warn("flight cache entry unreadable: dropped", "key", key);
+		kv_del(w->kv, key);
+	}
+	enum store_status st = store_flight_by_id(w->db, id, f);
+	if (st == STORE_OK)
+		cache_put(w, f, 1, json);
+	return st;
+}
+
+/* ---- handlers ------------------------------------------------------- */
+
+/* The route's :id as a flight id: 0, or -1 after replying 404 (an id
+ * that does not parse names no flight). */
+static int flight_id(struct req *r, int64_t *id)
+{
+	const char *v = route_param(&r->match, "id");
+
+	if (v && field_parse_int64(v, 1, INT64_MAX, id) == 0)
+		return 0;
+	reply_error(r, 404, not_found);
+	return -1;
+}
+
+static void reply_flight(struct req *r, int status, const struct flight *f, long long live)
+{
+	reply_json(r, status, flights_json(f, occupancy_available(f->total_seats, live)));
+}
+
+void flights_get(struct req *r)
+{
+	struct flight f;
+	int64_t id;
+	long long live;
+
+	if (flight_id(r, &id) < 0)
+		return;
+	enum store_status st = flight_load(r->w, id, &f, NULL);
+	if (st == STORE_ERROR) {
+		reply_error(r, 503, db_down);
+	} else if (st != STORE_OK || !f.is_active) {
+		reply_error(r, 404, not_found);
+	} else if (occupancy_live(r->w, r->request_id, &f.id, 1, &live) < 0) {
+		reply_error(r, 503, seats_down);
+	} else {
+		reply_flight(r, 200, &f, live);
+	}
+}
+
+void flights_internal_get(struct req *r)
+{
+	struct flight f;
+	struct buf json;
+	int64_t id;
+
+	if (flight_id(r, &id) < 0)
+		return;
+	buf_init(&json);
+	switch (flight_load(r->w, id, &f, &json)) {
+	case STORE_OK:
+		reply_raw(r, 200, "application/json", buf_str(&json), json.len);
+		break;
+	case STORE_NOT_FOUND:
+		reply_error(r, 404, not_found);
+		break;
+	default:
+		reply_error(r, 503, db_down);
+	}
+	buf_release(&json);
+}
+
+/* An optional IATA code in the query into out ("" when absent). */
+static void query_iata(const char *query, const char *name, char *out, struct field_errors *e)
+{
+	char v[8];
+
+	out[0] = '\0';
+	if (field_query_str(query, name, 3, 3, v, sizeof(v), FIELD_OPTIONAL, e) > 0 &&
+	    flights_iata_normalize(v, out) < 0) {
+		out[0] = '\0';
+		field_error_add(e, "query", name, iata_msg, "string_pattern_mismatch");
+	}
+}
+
+/* An optional date YYYY-MM-DD in the query as Unix seconds (kept when absent). */
+static void query_date(const char *query, const char *name, int64_t *date, struct field_errors *e)
+{
+	char v[16];
+
+	if (field_query_str(query, name, 10, 10, v, sizeof(v), FIELD_OPTIONAL, e) > 0 &&
+	    field_parse_date(v, date) < 0)
+		field_error_add(e, "query", name, "Input should be a valid date (YYYY-MM-DD)",
+		                "date_parsing");
+}
+
+/* Reply the page l with each flight's seats left and the total count. */
+static void reply_list(struct req *r, const struct flight_list *l)
+{
+	int64_t *ids = xcalloc((size_t)l->count + 1, sizeof(*ids));
+	long long *live = xcalloc((size_t)l->count + 1, sizeof(*live));
+	char total[24];
+
+	for (int i = 0; i < l->count; i++)
+		ids[i] = l->rows[i].id;
+	if (occupancy_live(r->w, r->request_id, ids, l->count, live) < 0) {
+		reply_error(r, 503, seats_down);
+		goto out;
+	}
+	struct json_object *arr = json_object_new_array_ext(l->count);
+	for (int i = 0; i < l->count; i++) {
+		const struct flight *f = &l->rows[i];
+		json_object_array_add(
+		        arr, flights_json(f, occupancy_available(f->total_seats, live[i])));
+	}
+	snprintf(total, sizeof(total), "%" PRId64, l->total);
+	reply_header(r, "X-Total-Count", total);
+	reply_json(r, 200, arr);
+out:
+	free(live);
+	free(ids);
+}
+
+/* GET /flights and its alias: the date filter is called date_name. */
+static void list(struct req *r, const char *date_name)
+{
+	struct flight_filter q = {.date = -1};
+	struct field_errors e;
+	struct flight_list l;
+
+	field_errors_init(&e);
+	query_iata(r->query, "origin", q.origin, &e);
+	query_iata(r->query, "destination", q.destination, &e);
+	query_date(r->query, date_name, &q.date, &e);
+	field_query_paging(r->query, &q.limit, &q.offset, &e);
+	if (e.count) {
+		reply_invalid(r, &e);
+		return;
+	}
+	field_errors_release(&e);
+	if (store_flight_list(r->w->db, &q, &l) != STORE_OK) {
+		reply_error(r, 503, db_down);
+		return;
+	}
+	reply_list(r, &l);
+	store_flight_list_release(&l);
+}
+
+void flights_list(struct req *r)
+{
+	list(r, "date");
+}
+
+void flights_search(struct req *r)
+{
+	list(r, "departure_date");
+}
+
+/* A flight number or IATA code member, checked and upper-cased into out
+ * (outlen bytes) by normalize. */
+static void read_code(struct json_object *body, const char *name, enum field_need need, char *out,
+                      size_t outlen, int (*normalize)(const char *, char *, size_t),
+                      const char *msg, struct field_errors *e)
+{
+	char v[INPUT_MAX + 1];
+	const char *s;
+
+	if (field_str(body, name, 1, INPUT_MAX, need, &s, e) <= 0)
+		return;
+	if (normalize(s, v, sizeof(v)) < 0 || strlen(v) >= outlen) {
+		field_error_add(e, "body", name, msg, "string_pattern_mismatch");
+		return;
+	}
+	memcpy(out, v, strlen(v) + 1);
+}
+
+static int iata(const char *s, char *out, size_t outlen)
+{
+	return outlen < 4 ? -1 : flights_iata_normalize(s, out);
+}
+
+/* Read the body's flight fields over f: each one present is checked and
+ * stored; need says whether an absent one is an error. */
+static void read_fields(struct json_object *body, enum field_need need, struct flight *f,
+                        struct field_errors *e)
+{
+	const char *s;
+	int64_t seats;
+
+	read_code(body, "flight_number", need, f->flight_number, sizeof(f->flight_number),
+	          flights_number_normalize, number_msg, e);
+	if (field_str(body, "airline", 1, AIRLINE_MAX - 1, FIELD_OPTIONAL, &s, e) > 0)
+		snprintf(f->airline, sizeof(f->airline), "%s", s);
+	read_code(body, "origin", need, f->origin, sizeof(f->origin), iata, iata_msg, e);
+	read_code(body, "destination", need, f->destination, sizeof(f->destination), iata, iata_msg,
+	          e);
+	field_time(body, "departure_time", need, &f->departure_time, e);
+	field_time(body, "arrival_time", need, &f->arrival_time, e);
+	field_money(body, "price", PRICE_MAX_CENTS, need, &f->price_cents, e);
+	if (field_int64(body, "total_seats", 1, SEATS_MAX, need, &seats, e) > 0)
+		f->total_seats = (int)seats;
+}
+
+/* Check f as a whole once its fields are valid: 0, or -1 after replying
+ * 422. e is released either way. */
+static int finish_checks(struct req *r, const struct flight *f, struct field_errors *e)
+{
+	if (e->count == 0 && strcmp(f->origin, f->destination) == 0)
+		field_error_add(e, "body", "destination", "Destination must differ from origin",
+		                "value_error");
+	if (e->count == 0 && f->arrival_time <= f->departure_time)
+		field_error_add(e, "body", "arrival_time",
+		                "Arrival time must be after departure time", "value_error");
+	if (e->count) {
+		reply_invalid(r, e);
+		return -1;
+	}
+	field_errors_release(e);
+	return 0;
+}
+
+void flights_create(struct req *r)
+{
+	struct json_object *body = req_json(r);
+	struct flight f = {0}, out;
+	struct field_errors e;
+
+	if (body == NULL)
+		return;
+	field_errors_init(&e);
+	read_fields(body, FIELD_REQUIRED, &f, &e);
+	if (f.airline[0] == '\0')
+		snprintf(f.airline, sizeof(f.airline), "%.2s", f.flight_number);
+	if (finish_checks(r, &f, &e) < 0)
+		return;
+	switch (store_flight_create(r->w->db, &f, &out)) {
+	case STORE_OK:
+		reply_flight(r, 201, &out, 0); /* a new flight has no bookings */
+		return;
+	case STORE_CONFLICT:
+		reply_error(r, 409, duplicate);
+		return;
+	default:
+		reply_error(r, 503, db_down);
+	}
+}
+
+/* Load flight id from PostgreSQL for a change: 0, or -1 after replying. */
+static int load_for_change(struct req *r, int64_t id, struct flight *f)
+{
+	switch (store_flight_by_id(r->w->db, id, f)) {
+	case STORE_OK:
+		return 0;
+	case STORE_NOT_FOUND:
+		reply_error(r, 404, not_found);
+		return -1;
+	default:
+		reply_error(r, 503, db_down);
+		return -1;
+	}
+}
+
+/* Write the merged flight f (live bookings now) and reply. */
+static void store_update(struct req *r, const struct flight *f, long long live)
+{
+	struct flight out;
+
+	switch (store_flight_update(r->w->db, f, &out)) {
+	case STORE_OK:
+		cache_refresh(r->w, &out);
+		reply_flight(r, 200, &out, live);
+		return;
+	case STORE_CONFLICT:
+		reply_error(r, 409, duplicate);
+		return;
+	case STORE_NOT_FOUND:
+		reply_error(r, 404, not_found);
+		return;
+	default:
+		reply_error(r, 503, db_down);
+	}
+}
+
+void flights_update(struct req *r)
+{
+	struct flight old, f;
+	struct json_object *body;
+	struct field_errors e;
+	int64_t id;
+	long long live;
+
+	if (flight_id(r, &id) < 0 || (body = req_json(r)) == NULL ||
+	    load_for_change(r, id, &old) < 0)
+		return;
+	f = old;
+	field_errors_init(&e);
+	read_fields(body, FIELD_OPTIONAL, &f, &e);
+	field_bool(body, "is_active", FIELD_OPTIONAL, &f.is_active, &e);
+	if (finish_checks(r, &f, &e) < 0)
+		return;
+	if (occupancy_live(r->w, r->request_id, &id, 1, &live) < 0) {
+		reply_error(r, 503, bookings_down);
+		return;
+	}
+	if (f.total_seats < old.total_seats && live > 0) {
+		reply_error(r, 409, "Cannot reduce seats while the flight has live bookings");
+		return;
+	}
+	store_update(r, &f, live);
+}
+
+/* Set is_active of flight id in PostgreSQL, then in the cache. */
+static enum store_status set_active(struct worker *w, int64_t id, int active)
+{
+	struct flight now;
+	enum store_status st = store_flight_set_active(w->db, id, active, &now);
+
+	if (st == STORE_OK)
+		cache_refresh(w, &now);
+	return st;
+}
+
+/* Put is_active back as it was and reply status with detail. */
+static void undo_deactivate(struct req *r, const struct flight *f, int status, const char *detail)
+{
+	if (f->is_active && set_active(r->w, f->id, 1) == STORE_ERROR)
+		log_error("flight left inactive after a refused delete", "flight_id",
+		          route_param(&r->match, "id"));
+	reply_error(r, status, detail);
+}
+
+/* Deactivated first, so no booking starts while the live ones are counted;
+ * deleted only when there are none. */
+void flights_delete(struct req *r)
+{
+	struct flight f;
+	int64_t id;
+	long long live;
+
+	if (flight_id(r, &id) < 0 || load_for_change(r, id, &f) < 0)
+		return;
+	enum store_status st = set_active(r->w, id, 0);
+	if (st != STORE_OK) {
+		reply_error(r, st == STORE_NOT_FOUND ? 404 : 503,
+		            st == STORE_NOT_FOUND ? not_found : db_down);
+		return;
+	}
+	if (occupancy_live(r->w, r->request_id, &id, 1, &live) < 0) {
+		undo_deactivate(r, &f, 503, bookings_down);
+		return;
+	}
+	if (live > 0) {
+		undo_deactivate(r, &f, 409, "Flight has live bookings");
+		return;
+	}
+	st = store_flight_delete(r->w->db, id);
+	if (st == STORE_ERROR) {
+		undo_deactivate(r, &f, 503, db_down);
+		return;
+	}
+	cache_drop(r->w, id);
+	if (st == STORE_OK)
+		reply_empty(r, 204);
+	else
+		reply_error(r, 404, not_found);
+}

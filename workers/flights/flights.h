@@ -1,0 +1,34 @@
+/* flights.h - handlers and input rules of the flights service. */
+#ifndef FLIGHTS_FLIGHTS_H
+#define FLIGHTS_FLIGHTS_H
+
+#include <stddef.h>
+
+struct req;
+struct flight;
+struct json_object;
+
+void flights_list(struct req *r);
+void flights_search(struct req *r);
+void flights_get(struct req *r);
+void flights_create(struct req *r);
+void flights_update(struct req *r);
+void flights_delete(struct req *r);
+void flights_internal_get(struct req *r);
+
+/* Upper-case s into out (outlen >= 8) when it is a flight number:
+ * ^[A-Z0-9]{2}[0-9]{1,4}[A-Z]?$ after upper-casing. 0, or -1 (out is then
+ * unspecified). */
+int flights_number_normalize(const char *s, char *out, size_t outlen);
+/* Upper-case s into out (4 bytes) when it is three ASCII letters: 0 or -1. */
+int flights_iata_normalize(const char *s, char *out);
+
+/* f as the Flight JSON. With available >= 0 the public form (with
+ * available_seats); with available < 0 the internal form (with
+ * price_cents, without available_seats). Caller puts the object. */
+struct json_object *flights_json(const struct flight *f, int available);
+/* Read the internal form back (the flight:<id> cache): 0, or -1 when text
+ * is not a complete internal Flight JSON. */
+int flights_from_json(const char *text, struct flight *f);
+
+#endif

@@ -1,0 +1,238 @@
+/* test_flights.c - the pure rules of the flights service: flight number
+ * and IATA code input, seat arithmetic, the bookings pool's occupancy
+ * answer and the Flight JSON (public, internal, cache round trip). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "flights.h"
+#include "occupancy.h"
+#include "store.h"
+
+static void number_is(const char *in, const char *want)
+{
+	char out[FLIGHT_NUMBER_MAX];
+
+	assert_int_equal(flights_number_normalize(in, out, sizeof(out)), 0);
+	assert_string_equal(out, want);
+}
+
+static void number_bad(const char *in)
+{
+	char out[FLIGHT_NUMBER_MAX];
+
+	assert_int_equal(flights_number_normalize(in, out, sizeof(out)), -1);
+}
+
+static void flight_numbers(void **state)
+{
+	(void)state;
+	number_is("AA100", "AA100");
+	number_is("aa100", "AA100");
+	number_is("Ba2490", "BA2490");
+	number_is("U21234A", "U21234A");
+	number_is("3u8888", "3U8888");
+	number_is("12345", "12345");
+	number_is("LH1", "LH1");
+	number_is("lh1x", "LH1X");
+	number_bad("");
+	number_bad("AA");
+	number_bad("AAA100");
+	number_bad("AA12345");
+	number_bad("AA100AB");
+	number_bad("AA-100");
+	number_bad("AA 100");
+	number_bad("AAX");
+	number_bad("A\303\204100");
+	number_bad("AA100 ");
+	number_bad("AA1000000000");
+}
+
+static void flight_number_buffer(void **state)
+{
+	char small[4];
+
+	(void)state;
+	/* never writes past outlen */
+	assert_int_equal(flights_number_normalize("AA100", small, sizeof(small)), -1);
+}
+
+static void iata_codes(void **state)
+{
+	char out[4];
+
+	(void)state;
+	assert_int_equal(flights_iata_normalize("JFK", out), 0);
+	assert_string_equal(out, "JFK");
+	assert_int_equal(flights_iata_normalize("lhr", out), 0);
+	assert_string_equal(out, "LHR");
+	assert_int_equal(flights_iata_normalize("cDg", out), 0);
+	assert_string_equal(out, "CDG");
+	assert_int_equal(flights_iata_normalize("", out), -1);
+	assert_int_equal(flights_iata_normalize("JF", out), -1);
+	assert_int_equal(flights_iata_normalize("JFKX", out), -1);
+	assert_int_equal(flights_iata_normalize("J1K", out), -1);
+	assert_int_equal(flights_iata_normalize("JF ", out), -1);
+	assert_int_equal(flights_iata_normalize("\303\204B", out), -1);
+}
+
+static void live_from_scard(void **state)
+{
+	long long live = -7;
+
+	(void)state;
+	assert_int_equal(occupancy_from_scard(0, &live), 0); /* set missing */
+	assert_int_equal(live, -7);
+	assert_int_equal(occupancy_from_scard(-1, &live), 0);
+	assert_int_equal(occupancy_from_scard(1, &live), 1); /* only the sentinel */
+	assert_int_equal(live, 0);
+	assert_int_equal(occupancy_from_scard(4, &live), 1);
+	assert_int_equal(live, 3);
+}
+
+static void seats_available(void **state)
+{
+	(void)state;
+	assert_int_equal(occupancy_available(150, 0), 150);
+	assert_int_equal(occupancy_available(150, 3), 147);
+	assert_int_equal(occupancy_available(150, 149), 1);
+	assert_int_equal(occupancy_available(150, 150), 0);
+	assert_int_equal(occupancy_available(150, 151), 0);
+	assert_int_equal(occupancy_available(150, 1LL << 40), 0);
+	assert_int_equal(occupancy_available(150, -2), 150);
+	assert_int_equal(occupancy_available(1, 1), 0);
+	assert_int_equal(occupancy_available(853, 1), 852);
+}
+
+static void occupancy_answers(void **state)
+{
+	const int64_t ids[] = {1, 2, 30};
+	long long live[3] = {-1, -1, -1};
+
+	(void)state;
+	assert_int_equal(occupancy_parse("{\"1\": 3, \"2\": 0, \"30\": 853}", ids, 3, live), 0);
+	assert_int_equal(live[0], 3);
+	assert_int_equal(live[1], 0);
+	assert_int_equal(live[2], 853);
+	/* extra flights are ignored */
+	assert_int_equal(occupancy_parse("{\"30\": 1, \"9\": 4, \"1\": 0, \"2\": 2}", ids, 3, live),
+	                 0);
+	assert_int_equal(live[0], 0);
+	assert_int_equal(live[1], 2);
+	assert_int_equal(live[2], 1);
+	assert_int_equal(occupancy_parse("{\"1\": 3, \"2\": 0}", ids, 3, live), -1);
+	assert_int_equal(occupancy_parse("{\"1\": 3, \"2\": -1, \"30\": 0}", ids, 3, live), -1);
+	assert_int_equal(occupancy_parse("{\"1\": \"3\", \"2\": 0, \"30\": 0}", ids, 3, live), -1);
+	assert_int_equal(occupancy_parse("{\"1\": 2.5, \"2\": 0, \"30\": 0}", ids, 3, live), -1);
+	assert_int_equal(occupancy_parse("{\"1\": null, \"2\": 0, \"30\": 0}", ids, 3, live), -1);
+	assert_int_equal(occupancy_parse("[3, 0, 0]", ids, 3, live), -1);
+	assert_int_equal(occupancy_parse("{\"1\": 3,", ids, 3, live), -1);
+	assert_int_equal(occupancy_parse("", ids, 3, live), -1);
+	assert_int_equal(occupancy_parse("{}", ids, 0, live), 0);
+}
+
+static const struct flight sample = {
+        .id = 42,
+        .flight_number = "AA100",
+        .airline = "American Airlines",
+        .origin = "JFK",
+        .destination = "LAX",
+        .departure_time = 1796119200, /* 2026-12-01T10:00:00Z */
+        .arrival_time = 1796141700,   /* 2026-12-01T16:15:00Z */
+        .price_cents = 29999,
+        .total_seats = 180,
+        .is_active = 1,
+        .created_at = 1767225600, /* 2026-01-01T00:00:00Z */
+};
+
+static const char *text(struct json_object *o)
+{
+	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+}
+
+static void public_json(void **state)
+{
+	struct json_object *o = flights_json(&sample, 177);
+
+	(void)state;
+	assert_string_equal(
+	        text(o), "{\"id\":42,\"flight_number\":\"AA100\",\"airline\":\"American Airlines\","
+	                 "\"origin\":\"JFK\",\"destination\":\"LAX\","
+	                 "\"departure_time\":\"2026-12-01T10:00:00Z\","
+	                 "\"arrival_time\":\"2026-12-01T16:15:00Z\",\"price\":299.99,"
+	                 "\"total_seats\":180,\"available_seats\":177,\"is_active\":true,"
+	                 "\"created_at\":\"2026-01-01T00:00:00Z\"}");
+	json_object_put(o);
+}
+
+static void price_text_is_exact(void **state)
+{
+	const int64_t cents[] = {0, 5, 10, 500, 29999, 100000000, 1999};
+	const char *want[] = {"0.00", "0.05", "0.10", "5.00", "299.99", "1000000.00", "19.99"};
+	struct flight f = sample;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cents) / sizeof(cents[0]); i++) {
+		f.price_cents = cents[i];
+		struct json_object *o = flights_json(&f, 0);
+		struct json_object *price;
+		assert_true(json_object_object_get_ex(o, "price", &price));
+		assert_string_equal(text(price), want[i]);
+		json_object_put(o);
+	}
+}
+
+static void internal_json_round_trip(void **state)
+{
+	struct json_object *o = flights_json(&sample, -1);
+	struct json_object *v;
+	struct flight back;
+
+	(void)state;
+	assert_true(json_object_object_get_ex(o, "price_cents", &v));
+	assert_int_equal(json_object_get_int64(v), 29999);
+	assert_false(json_object_object_get_ex(o, "available_seats", &v));
+	assert_int_equal(flights_from_json(text(o), &back), 0);
+	assert_memory_equal(&back, &sample, sizeof(back));
+	json_object_put(o);
+}
+
+static void internal_json_rejects(void **state)
+{
+	struct flight back;
+	struct json_object *o = flights_json(&sample, -1);
+
+	(void)state;
+	assert_int_equal(flights_from_json("", &back), -1);
+	assert_int_equal(flights_from_json("[]", &back), -1);
+	assert_int_equal(flights_from_json("{\"id\": 1}", &back), -1);
+	json_object_object_del(o, "created_at");
+	assert_int_equal(flights_from_json(text(o), &back), -1);
+	json_object_object_add(o, "created_at", json_object_new_string("2026-01-01T00:00:00Z"));
+	assert_int_equal(flights_from_json(text(o), &back), 0);
+	json_object_object_add(o, "origin", json_object_new_string("JFKX"));
+	assert_int_equal(flights_from_json(text(o), &back), -1);
+	json_object_put(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(flight_numbers),
+	        cmocka_unit_test(flight_number_buffer),
+	        cmocka_unit_test(iata_codes),
+	        cmocka_unit_test(live_from_scard),
+	        cmocka_unit_test(seats_available),
+	        cmocka_unit_test(occupancy_answers),
+	        cmocka_unit_test(public_json),
+	        cmocka_unit_test(price_text_is_exact),
+	        cmocka_unit_test(internal_json_round_trip),
+	        cmocka_unit_test(internal_json_rejects),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
