@@ -107,6 +107,20 @@ static void read_services(struct reader *rd, struct conf *c)
 	c->service_timeout_ms = num(rd, "SERVICE_TIMEOUT_MS", 2000, 50, 60000);
 	c->booking_hold_seconds = num(rd, "BOOKING_HOLD_SECONDS", 600, 1, 86400);
 	c->max_active_holds = num(rd, "MAX_ACTIVE_HOLDS", 9, 1, 1000);
+	c->gateway_latency_ms = num(rd, "GATEWAY_LATENCY_MS", 100, 0, 60000);
+}
+
+static void read_mail(struct reader *rd, struct conf *c)
+{
+	c->smtp_server = str(rd, "SMTP_SERVER", "127.0.0.1", 0);
+	c->smtp_port = num(rd, "SMTP_PORT", 25, 1, 65535);
+	c->smtp_username = str(rd, "SMTP_USERNAME", NULL, 0);
+	c->smtp_password = str(rd, "SMTP_PASSWORD", NULL, 0);
+	c->smtp_from = str(rd, "SMTP_FROM", "no-reply@flightops.local", 0);
+	if (strchr(c->smtp_from, '@') == NULL || strpbrk(c->smtp_from, "\r\n<> "))
+		problem(rd, "SMTP_FROM", "must be a bare address like no-reply@example.com");
+	c->mail_max_attempts = num(rd, "MAIL_MAX_ATTEMPTS", 8, 1, 100);
+	c->mailer_poll_ms = num(rd, "MAILER_POLL_MS", 2000, 50, 600000);
 }
 
 int conf_load(struct conf *c, const char *service, conf_getenv_fn get, struct buf *errors)
@@ -143,6 +157,7 @@ int conf_load(struct conf *c, const char *service, conf_getenv_fn get, struct bu
 	c->login_window_seconds = num(&rd, "LOGIN_WINDOW_SECONDS", 300, 1, 86400);
 	c->db_timeout_ms = num(&rd, "DB_TIMEOUT_MS", 5000, 100, 600000);
 	read_services(&rd, c);
+	read_mail(&rd, c);
 	return rd.bad ? -1 : 0;
 }
 
@@ -162,5 +177,9 @@ void conf_release(struct conf *c)
 	free(c->bookings_url);
 	free(c->payments_url);
 	free(c->notifications_url);
+	free(c->smtp_server);
+	free(c->smtp_username);
+	free(c->smtp_password);
+	free(c->smtp_from);
 	memset(c, 0, sizeof(*c));
 }

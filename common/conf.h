@@ -35,6 +35,14 @@ struct conf {
 	int service_timeout_ms;   /* SERVICE_TIMEOUT_MS for calls between services */
 	int booking_hold_seconds; /* BOOKING_HOLD_SECONDS, default 600 */
 	int max_active_holds;     /* MAX_ACTIVE_HOLDS pending bookings per user, default 9 */
+	int gateway_latency_ms;   /* GATEWAY_LATENCY_MS of the payment simulator, default 100 */
+	char *smtp_server;        /* SMTP_SERVER, default 127.0.0.1 */
+	int smtp_port;            /* SMTP_PORT, default 25 */
+	char *smtp_username;      /* SMTP_USERNAME (optional) */
+	char *smtp_password;      /* SMTP_PASSWORD (optional) */
+	char *smtp_from;          /* SMTP_FROM, default no-reply@flightops.local */
+	int mail_max_attempts;    /* MAIL_MAX_ATTEMPTS before a notification fails, default 8 */
+	int mailer_poll_ms;       /* MAILER_POLL_MS between polls when not woken, default 2000 */
 };
 
 typedef const char *(*conf_getenv_fn)(const char *name);

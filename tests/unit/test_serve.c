@@ -261,7 +261,7 @@ static const char *header(struct response *res, const char *name, char *out, siz
 
 static const char *detail(struct response *res)
 {
-	struct json_object *d;
+	struct json_object *d = NULL;
 	if (res->json == NULL || !json_object_object_get_ex(res->json, "detail", &d))
 		fail_msg("no detail in body: %s", res->body);
 	return json_object_get_string(d);
