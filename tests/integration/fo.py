@@ -18,6 +18,7 @@ import http.client
 import itertools
 import json as jsonlib
 import os
+import random
 import re
 import subprocess
 import threading
@@ -373,13 +374,15 @@ def wait_healthy(base=USERS, timeout=60.0):
 
 # ---------------------------------------------------------------- processes
 
-def component(action, name, timeout=180):
-    """Run `$FO_ROOT/flightops component ACTION NAME` with the test env."""
+def component(action, name, timeout=180, env=None):
+    """Run `$FO_ROOT/flightops component ACTION NAME` with the test env,
+    plus env (a dict) for what a started pool should see."""
     script = os.path.join(ROOT, "flightops")
     cmd = [script, "component", action, name]
     if not os.access(script, os.X_OK):
         cmd.insert(0, "bash")
-    p = subprocess.run(cmd, env=os.environ.copy(), cwd=ROOT, stdin=subprocess.DEVNULL,
+    p = subprocess.run(cmd, env=dict(os.environ, **(env or {})), cwd=ROOT,
+                       stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
         raise AssertionError("%s exited %d\nstdout: %s\nstderr: %s"
@@ -503,3 +506,167 @@ def scrape(base=USERS):
     if r.status != 200:
         raise AssertionError("metrics: %s" % describe(r))
     return parse_prometheus(r.body if isinstance(r.body, str) else r.raw.decode())
+
+
+# ---------------------------------------------------------------- flights and bookings
+
+FLIGHTS = service_url("flights")
+BOOKINGS = service_url("bookings")
+
+FLIGHT_KEYS = {"id", "flight_number", "airline", "origin", "destination", "departure_time",
+               "arrival_time", "price", "total_seats", "available_seats", "is_active",
+               "created_at"}
+BOOKING_KEYS = {"id", "reference", "user_id", "flight_id", "seat_number", "status",
+                "total_amount", "hold_expires_at", "payment_id", "created_at", "cancelled_at"}
+REFERENCE = re.compile(r"^[A-HJ-NP-Z2-9]{6}$")
+
+# Airports the sample data may use; the tests' own flights never use them.
+REAL_AIRPORTS = frozenset(
+    "JFK LAX SFO ORD ATL LHR CDG FRA AMS MAD BCN FCO DXB SIN HND NRT SYD YYZ YVR YUL MIA "
+    "SEA BOS DFW DEN LAS PHX IAH EWR IAD DCA MSP DTW PHL CLT MCO SAN PDX HNL MUC ZRH VIE "
+    "DUB LGW MAN IST DOH AUH HKG ICN PEK PVG CAN BKK KUL CGK MEL BNE AKL GRU GIG EZE SCL "
+    "BOG LIM MEX CUN JNB CPT CAI DEL BOM LIS OSL CPH ARN HEL BRU PRG WAW BUD ATH MXP LIN "
+    "NCE GVA TPE MNL KIX".split())
+
+
+def put(url, **kw):
+    return request("PUT", url, **kw)
+
+
+def delete(url, **kw):
+    return request("DELETE", url, **kw)
+
+
+def service_headers():
+    """The internal-call credential header."""
+    return {"X-Service-Key": secrets()["SERVICE_KEY"]}
+
+
+def setting(name, default=None):
+    """A stack setting: $FO_VAR/flightops.env first, then this process's
+    environment, else default (a string from either source)."""
+    try:
+        env = read_env()
+    except OSError:
+        env = {}
+    if env.get(name):
+        return env[name]
+    return os.environ.get(name) or default
+
+
+_rng = random.SystemRandom()
+_flight_prefix = "".join(_rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(2))
+_flight_counter = itertools.count(_rng.randrange(1000, 9000))
+_day_counter = itertools.count(0)
+# Tests' flights fly in the 2030s, on days spread from a random start, so
+# they never collide with the sample data (the next 30 days) or with an
+# earlier run's flights (flight number and date both differ).
+_day_base = _rng.randrange(0, 3000)
+
+
+def random_airport():
+    """A 3-letter code that is not a real (sample data) airport."""
+    while True:
+        code = "".join(_rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(3))
+        if code not in REAL_AIRPORTS:
+            return code
+
+
+def random_route():
+    o = random_airport()
+    while True:
+        d = random_airport()
+        if d != o:
+            return o, d
+
+
+def unique_flight_number():
+    with _counter_lock:
+        n = next(_flight_counter)
+    if n > 9999:  # stay within 4 digits: one letter suffix per wrap
+        n = 1000 + n % 9000
+    return "%s%d" % (_flight_prefix, n)
+
+
+def unique_day():
+    """A UTC date 'YYYY-MM-DD' in the 2030s, a different one each call."""
+    with _counter_lock:
+        n = next(_day_counter)
+    t = 1893456000 + ((_day_base + 37 * n) % 3600) * 86400  # 2030-01-01 + days
+    return time.strftime("%Y-%m-%d", time.gmtime(t))
+
+
+def iso(day, hhmm="10:00"):
+    return "%sT%s:00Z" % (day, hhmm)
+
+
+def flight_body(**over):
+    """A valid POST /flights body (unique number and date); over replaces keys
+    (a value of None removes the key)."""
+    day = unique_day()
+    body = {"flight_number": unique_flight_number(), "airline": "Test Air",
+            "origin": random_airport(), "destination": None,
+            "departure_time": iso(day, "10:00"), "arrival_time": iso(day, "13:30"),
+            "price": 299.99, "total_seats": 12}
+    while body["destination"] in (None, body["origin"]):
+        body["destination"] = random_airport()
+    body.update(over)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def create_flight(token, base=None, **over):
+    """POST /flights as token (an admin) and return the created flight.
+    Retries with a fresh number when an earlier run took the generated one."""
+    base = base or FLIGHTS
+    for _ in range(5):
+        body = flight_body(**over)
+        r = post(base + "/flights", json=body, token=token)
+        if r.status == 409 and "flight_number" not in over:
+            continue
+        if r.status != 201:
+            raise AssertionError("create flight %r failed: %s" % (body, describe(r)))
+        return r.body
+    raise AssertionError("create flight: five generated flight numbers were all taken")
+
+
+def get_flight(flight_id, base=None):
+    r = get("%s/flights/%d" % (base or FLIGHTS, flight_id))
+    if r.status != 200:
+        raise AssertionError("GET flight %d: %s" % (flight_id, describe(r)))
+    return r.body
+
+
+def seat_names(total):
+    """The seat map's names for total seats: 1A..1F, 2A, ..."""
+    return ["%d%s" % (i // 6 + 1, "ABCDEF"[i % 6]) for i in range(total)]
+
+
+def book(token, flight_id, seat, base=None, headers=None, **extra):
+    """POST /bookings; returns the response."""
+    body = {"flight_id": flight_id, "seat_number": seat}
+    body.update(extra)
+    return post((base or BOOKINGS) + "/bookings", json=body, token=token, headers=headers)
+
+
+def confirm_booking(booking_id, payment_id=1):
+    """The payments service's call: POST /internal/bookings/{id}/confirm."""
+    return post("%s/internal/bookings/%d/confirm" % (BOOKINGS, booking_id),
+                json={"payment_id": payment_id}, headers=service_headers())
+
+
+def seat_map(flight_id, base=None):
+    """{seat_number: status} of GET /flights/{id}/seats (asserts 200)."""
+    r = get("%s/flights/%d/seats" % (base or BOOKINGS, flight_id))
+    if r.status != 200 or not isinstance(r.body, list):
+        raise AssertionError("seat map: %s" % describe(r))
+    return {s["seat_number"]: s["status"] for s in r.body}
+
+
+def new_users(n, base=USERS, workers=8):
+    """n fresh users on a thread pool (hashing is slow):
+    list of (user, password, token)."""
+    out = parallel(lambda _: new_user(base), range(n), workers)
+    for item in out:
+        if isinstance(item, Exception):
+            raise item
+    return out
