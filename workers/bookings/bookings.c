@@ -14,10 +14,12 @@
 #include "field.h"
 #include "form.h"
 #include "http.h"
+#include "idem.h"
 #include "kv.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "reply.h"
 #include "req.h"
 #include "store.h"
@@ -33,6 +35,10 @@ struct flight_info {
 	int64_t price_cents;
 	int64_t total_seats;
 	int is_active;
+	char flight_number[8];
+	char origin[4];
+	char destination[4];
+	char departure_time[24];
 };
 
 /* ---- seats ---- */
@@ -142,6 +148,16 @@ static struct json_object *booking_json(const struct booking *b)
 
 /* ---- the flight, from the shared cache or the flights pool ---- */
 
+/* Copy string member name of o into out ("" when absent). */
+static void copy_member(struct json_object *o, const char *name, char *out, size_t len)
+{
+	struct json_object *v;
+
+	out[0] = '\0';
+	if (json_object_object_get_ex(o, name, &v) && json_object_is_type(v, json_type_string))
+		snprintf(out, len, "%s", json_object_get_string(v));
+}
+
 static int flight_from_json(struct json_object *o, struct flight_info *f)
 {
 	struct json_object *v;
@@ -153,6 +169,10 @@ static int flight_from_json(struct json_object *o, struct flight_info *f)
 		return -1;
 	f->total_seats = json_object_get_int64(v);
 	f->is_active = !json_object_object_get_ex(o, "is_active", &v) || json_object_get_boolean(v);
+	copy_member(o, "flight_number", f->flight_number, sizeof(f->flight_number));
+	copy_member(o, "origin", f->origin, sizeof(f->origin));
+	copy_member(o, "destination", f->destination, sizeof(f->destination));
+	copy_member(o, "departure_time", f->departure_time, sizeof(f->departure_time));
 	return f->total_seats > 0 && f->price_cents >= 0 ? 0 : -1;
 }
 
@@ -300,6 +320,10 @@ static void create(struct req *r)
 	b.user_id = in.user_id;
 	b.flight_id = in.flight_id;
 	b.total_cents = f.price_cents;
+	snprintf(b.flight_number, sizeof(b.flight_number), "%s", f.flight_number);
+	snprintf(b.origin, sizeof(b.origin), "%s", f.origin);
+	snprintf(b.destination, sizeof(b.destination), "%s", f.destination);
+	snprintf(b.departure_time, sizeof(b.departure_time), "%s", f.departure_time);
 	new_token(b.lock_token, sizeof(b.lock_token));
 	if (!lock_seat(r->w, &b)) {
 		count(r->w, "rejected");
@@ -324,73 +348,12 @@ static void create(struct req *r)
 	}
 }
 
-static void request_hash(const struct req *r, char *out, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < r->body_len; i++)
-		h = (h ^ (unsigned char)r->body[i]) * 1099511628211ULL;
-	snprintf(out, len, "%016" PRIx64 ":%zu", h, r->body_len);
-}
-
-static int idempotency_key_ok(const char *k)
-{
-	size_t n = strlen(k);
-
-	if (n == 0 || n > 255)
-		return 0;
-	for (; *k; k++)
-		if (*k < 0x21 || *k > 0x7e)
-			return 0;
-	return 1;
-}
-
-/* Run create once per (user, Idempotency-Key): replay the first answer,
- * refuse another body under the same key, or a second concurrent run. */
-static void create_idempotent(struct req *r)
-{
-	char hash[48];
-	char *body = NULL;
-	int status = 0;
-
-	if (!idempotency_key_ok(r->idempotency_key)) {
-		struct field_errors e;
-		field_errors_init(&e);
-		field_error_add(&e, "header", "Idempotency-Key",
-		                "must be 1 to 255 printable ASCII characters", "value_error");
-		reply_invalid(r, &e);
-		return;
-	}
-	request_hash(r, hash, sizeof(hash));
-	switch (store_idempotency_begin(r->w->db, r->user.uid, r->idempotency_key, hash, &status,
-	                                &body)) {
-	case IDEM_NEW:
-		create(r);
-		store_idempotency_finish(r->w->db, r->user.uid, r->idempotency_key, r->status,
-		                         buf_str(&r->out));
-		break;
-	case IDEM_REPLAY:
-		reply_raw(r, status, "application/json", body, strlen(body));
-		reply_header(r, "Idempotent-Replayed", "true");
-		break;
-	case IDEM_MISMATCH:
-		reply_error(r, 422, "Idempotency-Key was already used with a different request");
-		break;
-	case IDEM_IN_FLIGHT:
-		reply_error(r, 409, "A request with this Idempotency-Key is still being processed");
-		break;
-	default:
-		reply_error(r, 503, "Database unavailable");
-	}
-	free(body);
-}
-
 void bookings_create(struct req *r)
 {
-	if (*r->idempotency_key)
-		create_idempotent(r);
-	else
-		create(r);
+	char hash[48];
+
+	idem_hash(r->body, r->body_len, hash, sizeof(hash));
+	idem_run(r, hash, create);
 }
 
 /* ---- reads ---- */
@@ -698,6 +661,7 @@ void bookings_tick(struct worker *w)
 		}
 	}
 	free(rows);
+	outbox_relay(w, 50, NULL);
 	if (ticks++ % 60 == 0)
-		store_idempotency_prune(w->db);
+		idem_prune(w->db);
 }

@@ -23,6 +23,21 @@
 	                      "coalesce(" ISO("cancelled_at") ", ''), coalesce(lock_token, '')"
 #define NCOLUMNS 12
 
+/* Outbox rows written by the same statement as the change they announce
+ * (from a CTE named by the macro's argument, with bookings' columns). */
+#define NOTIFY_FROM(cte, event, type, message)                                                     \
+	"INSERT INTO outbox (event_id, service, path, payload) "                                   \
+	"SELECT " event " || " cte ".id, 'notifications', '/notifications', "                      \
+	"json_build_object('user_id', " cte ".user_id, 'booking_id', " cte ".id, "                 \
+	"'type', '" type "', 'event_id', " event " || " cte ".id, 'message', " message             \
+	")::text FROM " cte " ON CONFLICT (event_id) DO NOTHING"
+#define FLIGHT_TEXT(cte) "coalesce(" cte ".flight_number, 'flight ' || " cte ".flight_id)"
+#define HOLD_EXPIRED_OUTBOX(cte)                                                                   \
+	NOTIFY_FROM(cte, "'hold-expired-'", "hold_expired",                                        \
+	            "format('Your hold on seat %s of %s (booking %s) expired before payment, "     \
+	            "and the seat was released.', " cte                                            \
+	            ".seat_number, " FLIGHT_TEXT(cte) ", " cte ".reference)")
+
 /* Booking references: no 0/O or 1/I, so they can be read over the phone. */
 static const char ref_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
@@ -110,9 +125,10 @@ static int expire_seat(struct db *db, const char *flight, const char *seat)
 {
 	const char *p[] = {flight, seat};
 	PGresult *res = db_exec(db,
-	                        "UPDATE bookings SET status = 'expired', updated_at = now() "
-	                        "WHERE flight_id = $1 AND seat_number = $2 AND status = 'pending' "
-	                        "AND hold_expires_at <= now()",
+	                        "WITH e AS (UPDATE bookings SET status = 'expired', "
+	                        "updated_at = now() WHERE flight_id = $1 AND seat_number = $2 "
+	                        "AND status = 'pending' AND hold_expires_at <= now() RETURNING "
+	                        "*) " HOLD_EXPIRED_OUTBOX("e"),
 	                        2, p);
 	PQclear(res);
 	return res ? 0 : -1;
@@ -137,7 +153,7 @@ static int64_t live_holds(struct db *db, const char *user)
 static enum create_result insert_hold(struct db *db, const char *const *p, struct booking *out)
 {
 	char ref[8];
-	const char *params[7] = {ref, p[0], p[1], p[2], p[3], p[4], p[5]};
+	const char *params[11] = {ref, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]};
 
 	for (int attempt = 0; attempt < 5; attempt++) {
 		new_reference(ref);
@@ -146,12 +162,14 @@ static enum create_result insert_hold(struct db *db, const char *const *p, struc
 		PGresult *res = db_exec(
 		        db,
 		        "INSERT INTO bookings (reference, user_id, flight_id, seat_number, "
-		        "total_cents, hold_expires_at, lock_token) "
-		        "VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int), $7) "
+		        "total_cents, hold_expires_at, lock_token, flight_number, origin, "
+		        "destination, departure_time) "
+		        "VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int), $7, "
+		        "$8, $9, $10, NULLIF($11, '')::timestamptz) "
 		        "ON CONFLICT (flight_id, seat_number) WHERE status IN ('pending', "
 		        "'confirmed') "
 		        "DO NOTHING RETURNING " BOOKING_COLUMNS,
-		        7, params);
+		        11, params);
 		if (res == NULL && strcmp(db_sqlstate(db), "23505") == 0) {
 			if (db_run(db, "ROLLBACK TO SAVEPOINT hold") < 0)
 				return CREATE_ERROR;
@@ -169,7 +187,9 @@ static enum create_result create_in_tx(struct db *db, const struct booking *b, i
                                        int hold_seconds, struct booking *out)
 {
 	char user[24], flight[24], cents[24], secs[16];
-	const char *p[] = {user, flight, b->seat_number, cents, secs, b->lock_token};
+	const char *p[] = {user,           flight,           b->seat_number,   cents,
+	                   secs,           b->lock_token,    b->flight_number, b->origin,
+	                   b->destination, b->departure_time};
 
 	fmt_int(user, sizeof(user), b->user_id);
 	fmt_int(flight, sizeof(flight), b->flight_id);
@@ -256,10 +276,29 @@ enum store_status store_booking_cancel(struct db *db, int64_t id, int64_t owner,
 	        "WITH old AS (SELECT id, status AS was FROM bookings "
 	        "  WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2) "
 	        "  AND (status = 'confirmed' OR (status = 'pending' AND hold_expires_at > now())) "
-	        "  FOR UPDATE) "
-	        "UPDATE bookings b SET status = 'cancelled', cancelled_at = now(), updated_at = "
-	        "now() "
-	        "FROM old WHERE b.id = old.id RETURNING old.was",
+	        "  FOR UPDATE), "
+	        "c AS (UPDATE bookings b SET status = 'cancelled', cancelled_at = now(), "
+	        "  updated_at = now() FROM old WHERE b.id = old.id RETURNING b.*, old.was), "
+	        "n AS (" NOTIFY_FROM(
+	                "c", "'booking-cancelled-'", "booking_cancellation",
+	                "format('Your booking %s (seat %s on %s) has been cancelled.%s', "
+	                "c.reference, c.seat_number, " FLIGHT_TEXT(
+	                        "c") ", "
+	                             "CASE WHEN c.was = 'confirmed' THEN ' Your payment will be "
+	                             "refunded.' ELSE '' END)") "), "
+	                                                        "r AS (INSERT INTO outbox "
+	                                                        "(event_id, service, path, "
+	                                                        "payload) "
+	                                                        "  SELECT 'refund-booking-' || "
+	                                                        "c.id, 'payments', "
+	                                                        "'/internal/payments/refund', "
+	                                                        "  json_build_object('booking_id', "
+	                                                        "c.id, 'event_id', "
+	                                                        "'refund-booking-' || c.id)::text "
+	                                                        "  FROM c WHERE c.was = "
+	                                                        "'confirmed' ON CONFLICT "
+	                                                        "(event_id) DO NOTHING) "
+	                                                        "SELECT was FROM c",
 	        2, p);
 	if (res == NULL)
 		return STORE_ERROR;
@@ -281,11 +320,26 @@ enum store_status store_booking_confirm(struct db *db, int64_t id, int64_t payme
 
 	fmt_int(sid, sizeof(sid), id);
 	fmt_int(spay, sizeof(spay), payment_id);
-	PGresult *res = db_exec(db,
-	                        "UPDATE bookings SET status = 'confirmed', payment_id = $2, "
-	                        "updated_at = now() WHERE id = $1 AND status = 'pending' "
-	                        "AND hold_expires_at > now() RETURNING " BOOKING_COLUMNS,
-	                        2, p);
+	PGresult *res = db_exec(
+	        db,
+	        "WITH c AS (UPDATE bookings SET status = 'confirmed', payment_id = $2, "
+	        "  updated_at = now() WHERE id = $1 AND status = 'pending' "
+	        "  AND hold_expires_at > now() RETURNING *), "
+	        "n AS (" NOTIFY_FROM("c", "'booking-confirmed-'", "booking_confirmation",
+	                             "format('Your booking %s is confirmed. Flight %s from %s to "
+	                             "%s, "
+	                             "departing %s UTC. Seat %s. Total paid: %s.', "
+	                             "c.reference, " FLIGHT_TEXT(
+	                                     "c") ", coalesce(c.origin, '?'), "
+	                                          "coalesce(c.destination, '?'), "
+	                                          "coalesce(to_char(c.departure_time AT TIME ZONE "
+	                                          "'UTC', "
+	                                          "'YYYY-MM-DD HH24:MI'), '?'), c.seat_number, "
+	                                          "to_char(c.total_cents / 100.0, "
+	                                          "'FM9999999990.00'))") ") "
+	                                                                 "SELECT " BOOKING_COLUMNS
+	                                                                 " FROM c",
+	        2, p);
 	enum store_status st = one(res, out);
 	if (st != STORE_NOT_FOUND)
 		return st;
@@ -330,80 +384,12 @@ enum store_status store_expire_holds(struct db *db, int limit, struct booking **
 
 	snprintf(slimit, sizeof(slimit), "%d", limit);
 	return all(db_exec(db,
-	                   "UPDATE bookings SET status = 'expired', updated_at = now() "
-	                   "WHERE id IN (SELECT id FROM bookings WHERE status = 'pending' "
-	                   "AND hold_expires_at <= now() ORDER BY hold_expires_at "
-	                   "LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING " BOOKING_COLUMNS,
+	                   "WITH e AS (UPDATE bookings SET status = 'expired', updated_at = now() "
+	                   "  WHERE id IN (SELECT id FROM bookings WHERE status = 'pending' "
+	                   "  AND hold_expires_at <= now() ORDER BY hold_expires_at "
+	                   "  LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING *), "
+	                   "n AS (" HOLD_EXPIRED_OUTBOX("e") ") "
+	                                                     "SELECT " BOOKING_COLUMNS " FROM e",
 	                   1, p),
 	           out, n);
-}
-
-void store_idempotency_prune(struct db *db)
-{
-	PQclear(db_exec(
-	        db, "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'",
-	        0, NULL));
-}
-
-enum idem_result store_idempotency_begin(struct db *db, int64_t user_id, const char *key,
-                                         const char *hash, int *status, char **body)
-{
-	char user[24];
-	const char *p[] = {user, key, hash};
-
-	fmt_int(user, sizeof(user), user_id);
-	/* a new key, or one whose first run died long ago or aged out */
-	PGresult *res = db_exec(
-	        db,
-	        "INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
-	        "ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
-	        "status = NULL, body = NULL, created_at = now() "
-	        "WHERE idempotency_keys.created_at < now() - interval '24 hours' "
-	        "OR (idempotency_keys.status IS NULL "
-	        "AND idempotency_keys.created_at < now() - interval '60 seconds' "
-	        "AND idempotency_keys.request_hash = EXCLUDED.request_hash) RETURNING 1",
-	        3, p);
-	if (res == NULL)
-		return IDEM_ERROR;
-	int fresh = PQntuples(res) > 0;
-	PQclear(res);
-	if (fresh)
-		return IDEM_NEW;
-	res = db_exec(db,
-	              "SELECT request_hash, status, body FROM idempotency_keys "
-	              "WHERE user_id = $1 AND key = $2",
-	              2, p);
-	if (res == NULL || PQntuples(res) == 0) {
-		PQclear(res);
-		return IDEM_ERROR;
-	}
-	enum idem_result r = IDEM_REPLAY;
-	if (strcmp(PQgetvalue(res, 0, 0), hash) != 0)
-		r = IDEM_MISMATCH;
-	else if (PQgetisnull(res, 0, 1))
-		r = IDEM_IN_FLIGHT;
-	else {
-		*status = (int)int_at(res, 0, 1);
-		*body = xstrdup(PQgetvalue(res, 0, 2));
-	}
-	PQclear(res);
-	return r;
-}
-
-void store_idempotency_finish(struct db *db, int64_t user_id, const char *key, int status,
-                              const char *body)
-{
-	char user[24], sstatus[8];
-	const char *p[] = {user, key, sstatus, body};
-
-	fmt_int(user, sizeof(user), user_id);
-	snprintf(sstatus, sizeof(sstatus), "%d", status);
-	if (status >= 500)
-		PQclear(db_exec(db, "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-		                2, p));
-	else
-		PQclear(db_exec(db,
-		                "UPDATE idempotency_keys SET status = $3, body = $4 "
-		                "WHERE user_id = $1 AND key = $2",
-		                4, p));
 }

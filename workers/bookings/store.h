@@ -1,5 +1,5 @@
 /* store.h - the bookings database: bookings, seat decisions and
- * idempotency keys. Knows SQL, not HTTP. Every read reports the
+ * their outbox. Knows SQL, not HTTP. Every read reports the
  * effective status: a pending hold past its expiry reads as "expired"
  * even before the sweeper has written it. */
 #ifndef BOOKINGS_STORE_H
@@ -24,6 +24,11 @@ struct booking {
 	char created_at[24];
 	char cancelled_at[24]; /* "" = none */
 	char lock_token[40];
+	/* the flight as it was when the seat was held, for messages */
+	char flight_number[8];
+	char origin[4];
+	char destination[4];
+	char departure_time[24];
 };
 
 enum create_result {
@@ -75,20 +80,4 @@ enum store_status store_occupancy(struct db *db, const char *ids, struct booking
 /* Expire up to limit overdue holds; the expired rows into *out (malloc'd),
  * *n of them. */
 enum store_status store_expire_holds(struct db *db, int limit, struct booking **out, int *n);
-/* Forget idempotency keys older than 24 hours. */
-void store_idempotency_prune(struct db *db);
-
-enum idem_result {
-	IDEM_NEW = 0,   /* go ahead, then store_idempotency_finish */
-	IDEM_REPLAY,    /* *status and *body (malloc'd) are the first answer */
-	IDEM_MISMATCH,  /* the key was used with another request */
-	IDEM_IN_FLIGHT, /* the first request is still running */
-	IDEM_ERROR,
-};
-enum idem_result store_idempotency_begin(struct db *db, int64_t user_id, const char *key,
-                                         const char *hash, int *status, char **body);
-/* Record the answer (status < 500), or forget the key so a retry runs. */
-void store_idempotency_finish(struct db *db, int64_t user_id, const char *key, int status,
-                              const char *body);
-
 #endif

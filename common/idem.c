@@ -1,0 +1,172 @@
+/* idem.c - the Idempotency-Key store and the wrapper that uses it. A row
+ * is claimed by INSERT ... ON CONFLICT before the handler runs, so two
+ * concurrent requests with one key never both run; a claim whose request
+ * died (no answer after 60 s) or that aged out (24 h) is taken over. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "field.h"
+#include "idem.h"
+#include "mem.h"
+#include "reply.h"
+#include "req.h"
+#include "worker.h"
+
+enum idem_result {
+	IDEM_NEW = 0,   /* go ahead, then finish */
+	IDEM_REPLAY,    /* *status and *body (malloc'd) are the first answer */
+	IDEM_MISMATCH,  /* the key was used with another request */
+	IDEM_IN_FLIGHT, /* the first request is still running */
+	IDEM_ERROR,
+};
+
+static void fmt_int(char *out, size_t len, int64_t v)
+{
+	snprintf(out, len, "%" PRId64, v);
+}
+
+static int64_t int_at(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+void idem_prune(struct db *db)
+{
+	PQclear(db_exec(
+	        db, "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'",
+	        0, NULL));
+}
+
+static enum idem_result begin(struct db *db, int64_t user_id, const char *key, const char *hash,
+                              int *status, char **body)
+{
+	char user[24];
+	const char *p[] = {user, key, hash};
+
+	fmt_int(user, sizeof(user), user_id);
+	/* a new key, or one whose first run died long ago or aged out */
+	PGresult *res = db_exec(
+	        db,
+	        "INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
+	        "ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
+	        "status = NULL, body = NULL, created_at = now() "
+	        "WHERE idempotency_keys.created_at < now() - interval '24 hours' "
+	        "OR (idempotency_keys.status IS NULL "
+	        "AND idempotency_keys.created_at < now() - interval '60 seconds' "
+	        "AND idempotency_keys.request_hash = EXCLUDED.request_hash) RETURNING 1",
+	        3, p);
+	if (res == NULL)
+		return IDEM_ERROR;
+	int fresh = PQntuples(res) > 0;
+	PQclear(res);
+	if (fresh)
+		return IDEM_NEW;
+	res = db_exec(db,
+	              "SELECT request_hash, status, body FROM idempotency_keys "
+	              "WHERE user_id = $1 AND key = $2",
+	              2, p);
+	if (res == NULL || PQntuples(res) == 0) {
+		PQclear(res);
+		return IDEM_ERROR;
+	}
+	enum idem_result r = IDEM_REPLAY;
+	if (strcmp(PQgetvalue(res, 0, 0), hash) != 0)
+		r = IDEM_MISMATCH;
+	else if (PQgetisnull(res, 0, 1))
+		r = IDEM_IN_FLIGHT;
+	else {
+		*status = (int)int_at(res, 0, 1);
+		*body = xstrdup(PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	return r;
+}
+
+static void finish(struct db *db, int64_t user_id, const char *key, int status, const char *body)
+{
+	char user[24], sstatus[8];
+	const char *p[] = {user, key, sstatus, body};
+
+	fmt_int(user, sizeof(user), user_id);
+	snprintf(sstatus, sizeof(sstatus), "%d", status);
+	if (status >= 500)
+		PQclear(db_exec(db, "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+		                2, p));
+	else
+		PQclear(db_exec(db,
+		                "UPDATE idempotency_keys SET status = $3, body = $4 "
+		                "WHERE user_id = $1 AND key = $2",
+		                4, p));
+}
+
+void idem_hash(const void *data, size_t len, char *out, size_t outlen)
+{
+	const unsigned char *p = data;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	snprintf(out, outlen, "%016" PRIx64 ":%zu", h, len);
+}
+
+static int key_ok(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (n == 0 || n > 255)
+		return 0;
+	for (; *k; k++)
+		if (*k < 0x21 || *k > 0x7e)
+			return 0;
+	return 1;
+}
+
+static void key_invalid(struct req *r)
+{
+	struct field_errors e;
+
+	field_errors_init(&e);
+	field_error_add(&e, "header", "Idempotency-Key",
+	                "must be 1 to 255 printable ASCII characters", "value_error");
+	reply_invalid(r, &e);
+}
+
+void idem_run(struct req *r, const char *hash, void (*fn)(struct req *r))
+{
+	struct db *db = r->w->db;
+	int64_t uid = r->user.uid;
+	char *body = NULL;
+	int status = 0;
+
+	if (*r->idempotency_key == '\0') {
+		fn(r);
+		return;
+	}
+	if (!key_ok(r->idempotency_key)) {
+		key_invalid(r);
+		return;
+	}
+	switch (begin(db, uid, r->idempotency_key, hash, &status, &body)) {
+	case IDEM_NEW:
+		fn(r);
+		finish(db, uid, r->idempotency_key, r->status ? r->status : 500, buf_str(&r->out));
+		break;
+	case IDEM_REPLAY:
+		reply_raw(r, status, "application/json", body, strlen(body));
+		reply_header(r, "Idempotent-Replayed", "true");
+		break;
+	case IDEM_MISMATCH:
+		reply_error(r, 422, "Idempotency-Key was already used with a different request");
+		break;
+	case IDEM_IN_FLIGHT:
+		reply_error(r, 409, "A request with this Idempotency-Key is still being processed");
+		break;
+	default:
+		reply_error(r, 503, "Database unavailable");
+	}
+	free(body);
+}

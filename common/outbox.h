@@ -1,0 +1,40 @@
+/* outbox.h - messages to other services, written in the same transaction
+ * as the state change that causes them and delivered by the service's
+ * tick child until the receiver answers; receivers are idempotent by the
+ * event id, so a message is delivered at least once and acted on once.
+ * Each service database that sends has an `outbox` table of the shape in
+ * sql/bookings/002_outbox.sql. */
+#ifndef FO_OUTBOX_H
+#define FO_OUTBOX_H
+
+#include "buf.h"
+
+struct db;
+struct worker;
+
+/* Queue a POST of json (a JSON object) to path on service ("bookings",
+ * "payments", "notifications", "users", "flights"). Run it inside the
+ * caller's transaction. event_id names the event ("confirm:42"): queuing
+ * the same event twice is a no-op. 0 or -1. */
+int outbox_add(struct db *db, const char *event_id, const char *service, const char *path,
+               const char *json);
+
+/* What the sender makes of an answer: OUTBOX_DONE to stop delivering,
+ * OUTBOX_RETRY to try again later (with back-off). */
+enum outbox_verdict { OUTBOX_DONE, OUTBOX_RETRY };
+
+/* Decide on an answer; status is 0 when nothing answered. NULL uses
+ * outbox_default_verdict. */
+typedef enum outbox_verdict (*outbox_judge)(struct worker *w, const char *event_id,
+                                            const char *path, int status, const struct buf *body);
+/* 2xx and 4xx other than 408/429 are final; anything else is retried. */
+enum outbox_verdict outbox_default_verdict(int status);
+
+/* Deliver up to limit due events (claimed with a lease, so several
+ * relays never send the same one at once); the number delivered, or -1
+ * when the database is unreachable. */
+int outbox_relay(struct worker *w, int limit, outbox_judge judge);
+/* Seconds before attempt n + 1 of an event: 1, 2, 4 ... capped at 60. */
+int outbox_backoff(int attempts);
+
+#endif
