@@ -1,0 +1,30 @@
+/* payments.h - handlers, background processing and card rules of the
+ * payments service. */
+#ifndef PAYMENTS_PAYMENTS_H
+#define PAYMENTS_PAYMENTS_H
+
+#include <stddef.h>
+
+struct req;
+struct worker;
+
+void payments_create(struct req *r);
+void payments_get(struct req *r);
+void payments_list(struct req *r);
+void payments_refund(struct req *r);
+void payments_internal_refund(struct req *r);
+
+/* The tick child: charge claimed payments, relay the outbox. */
+void payments_tick(struct worker *w);
+
+/* Copy the digits of s (spaces and dashes allowed between them) into out
+ * (size >= 20): 0 when that is 12-19 digits passing the Luhn check, -1
+ * otherwise (out is then zeroed). */
+int payments_card_number(const char *s, char *out, size_t outlen);
+/* 1 when digits (only digits) pass the Luhn check. */
+int payments_luhn(const char *digits);
+/* The card brand from its leading digits: "visa", "mastercard", "amex",
+ * "discover", or "unknown". */
+const char *payments_card_brand(const char *digits);
+
+#endif

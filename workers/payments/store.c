@@ -1,0 +1,232 @@
+/* store.c - SQL of the payments service. Constant statements with $n
+ * parameters. A payment's result and the event announcing it are written
+ * by one statement, so neither can exist without the other. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "mem.h"
+#include "store.h"
+
+#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define PAYMENT_COLUMNS                                                                            \
+	"id, booking_id, user_id, amount_cents, payment_method, card_last4, card_brand, "          \
+	"gateway_token, status, coalesce(failure_reason, ''), " ISO(                               \
+	        "created_at") ", "                                                                 \
+	                      "coalesce(" ISO("processed_at") ", ''), coalesce(" ISO(              \
+	                              "refunded_at") ", '')"
+#define NCOLUMNS 13
+
+static void text_at(char *dst, size_t len, const PGresult *res, int row, int col)
+{
+	snprintf(dst, len, "%s", PQgetvalue(res, row, col));
+}
+
+static int64_t int_at(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static void read_row(const PGresult *res, int i, struct payment *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = int_at(res, i, 0);
+	p->booking_id = int_at(res, i, 1);
+	p->user_id = int_at(res, i, 2);
+	p->amount_cents = int_at(res, i, 3);
+	text_at(p->payment_method, sizeof(p->payment_method), res, i, 4);
+	text_at(p->card_last4, sizeof(p->card_last4), res, i, 5);
+	text_at(p->card_brand, sizeof(p->card_brand), res, i, 6);
+	text_at(p->gateway_token, sizeof(p->gateway_token), res, i, 7);
+	text_at(p->status, sizeof(p->status), res, i, 8);
+	text_at(p->failure_reason, sizeof(p->failure_reason), res, i, 9);
+	text_at(p->created_at, sizeof(p->created_at), res, i, 10);
+	text_at(p->processed_at, sizeof(p->processed_at), res, i, 11);
+	text_at(p->refunded_at, sizeof(p->refunded_at), res, i, 12);
+}
+
+static enum store_status one(PGresult *res, struct payment *out)
+{
+	if (res == NULL)
+		return STORE_ERROR;
+	enum store_status st = PQntuples(res) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	if (st == STORE_OK)
+		read_row(res, 0, out);
+	PQclear(res);
+	return st;
+}
+
+static enum store_status all(PGresult *res, struct payment **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (res == NULL)
+		return STORE_ERROR;
+	*n = PQntuples(res);
+	*out = xcalloc((size_t)(*n ? *n : 1), sizeof(**out));
+	for (int i = 0; i < *n; i++)
+		read_row(res, i, &(*out)[i]);
+	PQclear(res);
+	return STORE_OK;
+}
+
+static void fmt_int(char *out, size_t len, int64_t v)
+{
+	snprintf(out, len, "%" PRId64, v);
+}
+
+enum store_status store_payment_create(struct db *db, const struct payment *p, struct payment *out)
+{
+	char booking[24], user[24], cents[24];
+	const char *params[] = {booking,       user,          cents,           p->payment_method,
+	                        p->card_last4, p->card_brand, p->gateway_token};
+
+	fmt_int(booking, sizeof(booking), p->booking_id);
+	fmt_int(user, sizeof(user), p->user_id);
+	fmt_int(cents, sizeof(cents), p->amount_cents);
+	enum store_status st = one(
+	        db_exec(db,
+	                "INSERT INTO payments (booking_id, user_id, amount_cents, payment_method, "
+	                "card_last4, card_brand, gateway_token) VALUES ($1, $2, $3, $4, $5, $6, "
+	                "$7) "
+	                "ON CONFLICT (booking_id) WHERE status IN ('pending', 'succeeded') "
+	                "DO NOTHING RETURNING " PAYMENT_COLUMNS,
+	                7, params),
+	        out);
+	return st == STORE_NOT_FOUND ? STORE_CONFLICT : st;
+}
+
+enum store_status store_payment_get(struct db *db, int64_t id, int64_t owner, struct payment *out)
+{
+	char sid[24], sowner[24];
+	const char *p[] = {sid, sowner};
+
+	fmt_int(sid, sizeof(sid), id);
+	fmt_int(sowner, sizeof(sowner), owner);
+	return one(db_exec(db,
+	                   "SELECT " PAYMENT_COLUMNS " FROM payments "
+	                   "WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2)",
+	                   2, p),
+	           out);
+}
+
+enum store_status store_payment_list(struct db *db, int64_t owner, int64_t booking_id,
+                                     int64_t limit, int64_t offset, struct payment **out, int *n,
+                                     int64_t *total)
+{
+	char sowner[24], sbooking[24], slimit[24], soffset[24];
+	const char *p[] = {sowner, sbooking, slimit, soffset};
+
+	fmt_int(sowner, sizeof(sowner), owner);
+	fmt_int(sbooking, sizeof(sbooking), booking_id);
+	fmt_int(slimit, sizeof(slimit), limit);
+	fmt_int(soffset, sizeof(soffset), offset);
+	PGresult *res = db_exec(db,
+	                        "SELECT " PAYMENT_COLUMNS ", count(*) OVER () FROM payments "
+	                        "WHERE ($1::bigint = 0 OR user_id = $1) "
+	                        "AND ($2::bigint = 0 OR booking_id = $2) "
+	                        "ORDER BY id DESC LIMIT $3 OFFSET $4",
+	                        4, p);
+	*total = res && PQntuples(res) > 0 ? int_at(res, 0, NCOLUMNS) : 0;
+	if (res && PQntuples(res) == 0 && offset > 0) {
+		PGresult *c = db_exec(db,
+		                      "SELECT count(*) FROM payments WHERE ($1::bigint = 0 OR "
+		                      "user_id = $1) AND ($2::bigint = 0 OR booking_id = $2)",
+		                      2, p);
+		*total = c ? int_at(c, 0, 0) : 0;
+		PQclear(c);
+	}
+	return all(res, out, n);
+}
+
+enum store_status store_payment_claim(struct db *db, int limit, struct payment **out, int *n)
+{
+	char slimit[16];
+	const char *p[] = {slimit};
+
+	snprintf(slimit, sizeof(slimit), "%d", limit);
+	return all(db_exec(db,
+	                   "UPDATE payments SET lease_until = now() + interval '30 seconds', "
+	                   "attempts = attempts + 1, updated_at = now() WHERE id IN (SELECT id "
+	                   "FROM payments WHERE status = 'pending' AND (lease_until IS NULL OR "
+	                   "lease_until < now()) ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+	                   "RETURNING " PAYMENT_COLUMNS,
+	                   1, p),
+	           out, n);
+}
+
+enum store_status store_payment_settle(struct db *db, const struct payment *p, int approved,
+                                       struct payment *out)
+{
+	char sid[24];
+	const char *params[] = {sid};
+
+	fmt_int(sid, sizeof(sid), p->id);
+	if (!approved)
+		return one(
+		        db_exec(db,
+		                "WITH s AS (UPDATE payments SET status = 'failed', failure_reason "
+		                "= "
+		                "'card declined', processed_at = now(), updated_at = now(), "
+		                "lease_until = NULL WHERE id = $1 AND status = 'pending' RETURNING "
+		                "*), "
+		                "o AS (INSERT INTO outbox (event_id, service, path, payload) "
+		                "  SELECT 'payment-failed-' || s.id, 'notifications', "
+		                "'/notifications', "
+		                "  json_build_object('user_id', s.user_id, 'booking_id', "
+		                "s.booking_id, "
+		                "  'type', 'payment_failed', 'event_id', 'payment-failed-' || "
+		                "s.id, "
+		                "  'message', format('Your payment of %s for booking %s was "
+		                "declined. '"
+		                "  'The seat stays held until the hold ends; you may pay with "
+		                "another "
+		                "card.', to_char(s.amount_cents / 100.0, 'FM9999999990.00'), "
+		                "  s.booking_id))::text FROM s ON CONFLICT (event_id) DO NOTHING) "
+		                "SELECT " PAYMENT_COLUMNS " FROM s",
+		                1, params),
+		        out);
+	return one(db_exec(db,
+	                   "WITH s AS (UPDATE payments SET status = 'succeeded', processed_at = "
+	                   "now(), updated_at = now(), lease_until = NULL WHERE id = $1 AND "
+	                   "status = 'pending' RETURNING *), "
+	                   "o AS (INSERT INTO outbox (event_id, service, path, payload) "
+	                   "  SELECT 'confirm-' || s.id, 'bookings', "
+	                   "  '/internal/bookings/' || s.booking_id || '/confirm', "
+	                   "  json_build_object('payment_id', s.id, 'event_id', 'confirm-' || "
+	                   "  s.id)::text FROM s ON CONFLICT (event_id) DO NOTHING) "
+	                   "SELECT " PAYMENT_COLUMNS " FROM s",
+	                   1, params),
+	           out);
+}
+
+enum store_status store_payment_refunded(struct db *db, int64_t id, struct payment *out)
+{
+	char sid[24];
+	const char *p[] = {sid};
+
+	fmt_int(sid, sizeof(sid), id);
+	return one(db_exec(db,
+	                   "UPDATE payments SET status = 'refunded', refunded_at = now(), "
+	                   "updated_at = now() WHERE id = $1 AND status = 'succeeded' "
+	                   "RETURNING " PAYMENT_COLUMNS,
+	                   1, p),
+	           out);
+}
+
+enum store_status store_payment_succeeded_for(struct db *db, int64_t booking_id,
+                                              struct payment *out)
+{
+	char sid[24];
+	const char *p[] = {sid};
+
+	fmt_int(sid, sizeof(sid), booking_id);
+	return one(db_exec(db,
+	                   "SELECT " PAYMENT_COLUMNS " FROM payments WHERE booking_id = $1 "
+	                   "AND status = 'succeeded'",
+	                   1, p),
+	           out);
+}

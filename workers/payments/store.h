@@ -1,0 +1,54 @@
+/* store.h - the payments database: payments, their processing claims and
+ * refunds, with the outbox events they cause. Knows SQL, not HTTP. */
+#ifndef PAYMENTS_STORE_H
+#define PAYMENTS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway.h"
+#include "store_status.h"
+
+struct db;
+
+struct payment {
+	int64_t id;
+	int64_t booking_id;
+	int64_t user_id;
+	int64_t amount_cents;
+	char payment_method[16];
+	char card_last4[5];
+	char card_brand[16];
+	char gateway_token[GATEWAY_TOKEN_MAX];
+	char status[12];
+	char failure_reason[64];
+	char created_at[24];
+	char processed_at[24]; /* "" = not yet */
+	char refunded_at[24];  /* "" = not refunded */
+};
+
+/* Insert p as pending. STORE_CONFLICT when the booking already has a
+ * pending or succeeded payment. */
+enum store_status store_payment_create(struct db *db, const struct payment *p, struct payment *out);
+/* Payment id of owner (0 = anyone). */
+enum store_status store_payment_get(struct db *db, int64_t id, int64_t owner, struct payment *out);
+/* Payments of owner (0 = anyone), of one booking when booking_id > 0,
+ * newest first: *out malloc'd, *n rows, *total matching. */
+enum store_status store_payment_list(struct db *db, int64_t owner, int64_t booking_id,
+                                     int64_t limit, int64_t offset, struct payment **out, int *n,
+                                     int64_t *total);
+
+/* Claim up to limit pending payments for processing (lease 30 s). */
+enum store_status store_payment_claim(struct db *db, int limit, struct payment **out, int *n);
+/* Record the gateway's answer and, in the same transaction, its event:
+ * approved -> succeeded + ask bookings to confirm; declined -> failed +
+ * a payment_failed notification. STORE_NOT_FOUND when no longer pending. */
+enum store_status store_payment_settle(struct db *db, const struct payment *p, int approved,
+                                       struct payment *out);
+/* Mark a succeeded payment refunded (after the gateway refunded it). */
+enum store_status store_payment_refunded(struct db *db, int64_t id, struct payment *out);
+/* The succeeded payment of a booking (to refund). */
+enum store_status store_payment_succeeded_for(struct db *db, int64_t booking_id,
+                                              struct payment *out);
+
+#endif
