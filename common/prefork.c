@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -252,9 +253,20 @@ static void run_requests(int fd)
 	}
 }
 
+/* Name the process "<service>:tick" or "<service>:worker" (/proc/<pid>/comm,
+ * ps), so an operator can tell the background child from request ones. */
+static void name_child(int tick)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%s:%s", worker.svc->name, tick ? "tick" : "worker");
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 static void child_main(int idx, int fd, int tick)
 {
 	child_signals();
+	name_child(tick);
 	worker.busy_route = busy_slots[idx];
 	busy_slots[idx][0] = '\0';
 	connect_stores();
