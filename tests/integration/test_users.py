@@ -321,9 +321,14 @@ class UsersChecks:
         self.assertJSON(r, 404, {"detail": "User not found"})
 
     def test_user_by_id_with_service_key(self):
+        # The service credential works on the service port only: the public
+        # gateway drops the header, so there it is as if none was sent.
         key = fo.secrets()["SERVICE_KEY"]
         r = fo.get(self.url("/users/%d" % self.alice["id"]), headers={"X-Service-Key": key})
-        self.assertJSON(r, 200, self.alice)
+        if self.BASE == fo.GATEWAY:
+            self.assertJSON(r, 401)
+        else:
+            self.assertJSON(r, 200, self.alice)
 
     def test_user_by_id_with_wrong_service_key_refused(self):
         r = fo.get(self.url("/users/%d" % self.alice["id"]),
