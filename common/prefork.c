@@ -471,6 +471,8 @@ int prefork_main(const struct service *svc, int argc, char **argv)
 	}
 	buf_release(&errors);
 	log_init(svc->name, (enum log_level)conf.log_level);
+	if (svc->max_workers > 0 && conf.workers > svc->max_workers)
+		conf.workers = svc->max_workers;
 	worker.conf = &conf;
 	worker.svc = svc;
 	struct kv_url ku;

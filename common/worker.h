@@ -23,6 +23,9 @@ struct service {
 	 * tick_ms; it is respawned like a request child. */
 	void (*tick)(struct worker *w);
 	int tick_ms;
+	/* Optional cap on request children (a pool that serves only
+	 * /health and /metrics needs one); 0 = WORKERS as configured. */
+	int max_workers;
 };
 
 struct worker {

@@ -1,0 +1,255 @@
+/* store.c - SQL of the mailer. Claims and marks run on the worker's
+ * connection (db.c: prepared, statement timeout, reconnect and retry);
+ * the LISTEN runs on a raw libpq connection of its own, which must stay
+ * idle in LISTEN and is only ever waited on. If it cannot be had, the
+ * mailer polls. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "mem.h"
+#include "store.h"
+
+static void fmt_int(char *out, size_t len, int64_t v)
+{
+	snprintf(out, len, "%" PRId64, v);
+}
+
+static int64_t int_at(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static void read_job(const PGresult *res, int row, struct mail_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->id = int_at(res, row, 0);
+	j->user_id = int_at(res, row, 1);
+	j->booking_id = int_at(res, row, 2);
+	snprintf(j->type, sizeof(j->type), "%s", PQgetvalue(res, row, 3));
+	snprintf(j->message, sizeof(j->message), "%s", PQgetvalue(res, row, 4));
+	j->attempts = (int)int_at(res, row, 5);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct mail_job *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+enum store_status store_claim(struct db *db, int limit, int lease_seconds, struct mail_job **out,
+                              int *n)
+{
+	char slimit[16], slease[16];
+	const char *p[] = {slimit, slease};
+
+	*out = NULL;
+	*n = 0;
+	snprintf(slimit, sizeof(slimit), "%d", limit);
+	snprintf(slease, sizeof(slease), "%d", lease_seconds);
+	PGresult *res = db_exec(
+	        db,
+	        "UPDATE notifications SET lease_until = now() + make_interval(secs => $2::int), "
+	        "attempts = attempts + 1 "
+	        "WHERE id IN (SELECT id FROM notifications WHERE status = 'queued' "
+	        "AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now()) "
+	        "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+	        "RETURNING id, user_id, coalesce(booking_id, 0), type, message, attempts",
+	        2, p);
+	if (res == NULL)
+		return STORE_ERROR;
+	*n = PQntuples(res);
+	*out = xcalloc((size_t)(*n ? *n : 1), sizeof(**out));
+	for (int i = 0; i < *n; i++)
+		read_job(res, i, &(*out)[i]);
+	PQclear(res);
+	qsort(*out, (size_t)*n, sizeof(**out), by_id);
+	return STORE_OK;
+}
+
+static enum store_status run(PGresult *res)
+{
+	PQclear(res);
+	return res ? STORE_OK : STORE_ERROR;
+}
+
+enum store_status store_mark_sent(struct db *db, int64_t id, const char *message_id)
+{
+	char sid[24];
+	const char *p[] = {sid, message_id};
+
+	fmt_int(sid, sizeof(sid), id);
+	return run(db_exec(db,
+	                   "UPDATE notifications SET status = 'sent', sent_at = now(), "
+	                   "message_id = $2, lease_until = NULL, last_error = NULL "
+	                   "WHERE id = $1 AND status = 'queued'",
+	                   2, p));
+}
+
+enum store_status store_mark_retry(struct db *db, int64_t id, int delay_seconds, const char *error)
+{
+	char sid[24], sdelay[16];
+	const char *p[] = {sid, sdelay, error};
+
+	fmt_int(sid, sizeof(sid), id);
+	snprintf(sdelay, sizeof(sdelay), "%d", delay_seconds);
+	return run(db_exec(db,
+	                   "UPDATE notifications SET lease_until = NULL, last_error = $3, "
+	                   "next_attempt_at = now() + make_interval(secs => $2::int) "
+	                   "WHERE id = $1 AND status = 'queued'",
+	                   3, p));
+}
+
+enum store_status store_mark_failed(struct db *db, int64_t id, const char *error)
+{
+	char sid[24];
+	const char *p[] = {sid, error};
+
+	fmt_int(sid, sizeof(sid), id);
+	return run(db_exec(db,
+	                   "UPDATE notifications SET status = 'failed', lease_until = NULL, "
+	                   "last_error = $2 WHERE id = $1 AND status = 'queued'",
+	                   2, p));
+}
+
+enum store_status store_release(struct db *db, int64_t id)
+{
+	char sid[24];
+	const char *p[] = {sid};
+
+	fmt_int(sid, sizeof(sid), id);
+	return run(db_exec(db,
+	                   "UPDATE notifications SET lease_until = NULL, "
+	                   "attempts = greatest(attempts - 1, 0) "
+	                   "WHERE id = $1 AND status = 'queued'",
+	                   1, p));
+}
+
+/* ---- LISTEN mail_queued ---- */
+
+struct store_listener {
+	PGconn *conn;
+	char *url;
+	int timeout_ms;
+	int down; /* the outage was logged */
+};
+
+struct store_listener *store_listener_new(const char *url, int timeout_ms)
+{
+	struct store_listener *l = xcalloc(1, sizeof(*l));
+
+	l->url = xstrdup(url);
+	l->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+	return l;
+}
+
+static void drop(struct store_listener *l)
+{
+	if (l->conn)
+		PQfinish(l->conn);
+	l->conn = NULL;
+}
+
+void store_listener_free(struct store_listener *l)
+{
+	if (l == NULL)
+		return;
+	drop(l);
+	free(l->url);
+	free(l);
+}
+
+static int listen_now(struct store_listener *l)
+{
+	char timeout[16];
+	const char *keys[] = {"dbname", "connect_timeout", "keepalives", "application_name", NULL};
+	const char *vals[] = {l->url, timeout, "1", "flightops-mailer-listen", NULL};
+
+	snprintf(timeout, sizeof(timeout), "%d", l->timeout_ms < 2000 ? 2 : l->timeout_ms / 1000);
+	l->conn = PQconnectdbParams(keys, vals, 1);
+	if (l->conn && PQstatus(l->conn) == CONNECTION_OK) {
+		PGresult *res = PQexec(l->conn, "LISTEN mail_queued");
+		int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		if (ok)
+			return 0;
+	}
+	if (!l->down)
+		log_warn("cannot listen for queued mail; polling", "error",
+		         l->conn ? PQerrorMessage(l->conn) : "out of memory");
+	l->down = 1;
+	drop(l);
+	return -1;
+}
+
+/* Read what arrived: 1 when a notification was among it, 0 when not,
+ * -1 when the connection broke (it is dropped). */
+static int take_notifies(struct store_listener *l)
+{
+	PGnotify *note;
+	int got = 0;
+
+	if (PQconsumeInput(l->conn) == 0) {
+		log_warn("listen connection lost", "error", PQerrorMessage(l->conn));
+		l->down = 1;
+		drop(l);
+		return -1;
+	}
+	while ((note = PQnotifies(l->conn)) != NULL) {
+		PQfreemem(note);
+		got = 1;
+	}
+	return got;
+}
+
+int store_listener_ready(struct store_listener *l)
+{
+	if (l->conn == NULL && listen_now(l) < 0)
+		return -1;
+	if (l->down) {
+		log_info("listening for queued mail");
+		l->down = 0;
+	}
+	return take_notifies(l) < 0 ? -1 : 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int store_listener_wait(struct store_listener *l, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	if (l->conn == NULL) {
+		struct timespec pause = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+		nanosleep(&pause, NULL);
+		return 0;
+	}
+	for (;;) {
+		int got = take_notifies(l);
+		if (got != 0)
+			return got > 0;
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd pfd = {.fd = PQsocket(l->conn), .events = POLLIN};
+		int rc = poll(&pfd, 1, (int)left);
+		if (rc < 0 && errno != EINTR)
+			log_warn("waiting for queued mail failed", "error", strerror(errno));
+		if (rc <= 0)
+			return 0;
+	}
+}

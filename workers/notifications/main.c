@@ -1,0 +1,24 @@
+/* main.c - the notifications pool: its route table, then the prefork
+ * master. Delivery is the mailer pool's tick child. */
+#include "notifications.h"
+#include "prefork.h"
+#include "route.h"
+#include "worker.h"
+
+static const struct route routes[] = {
+        {"POST", "/notifications", notifications_create, ROUTE_USER | ROUTE_SERVICE},
+        {"GET", "/notifications", notifications_list, ROUTE_USER | ROUTE_SERVICE},
+        {"GET", "/notifications/:id", notifications_get, ROUTE_USER | ROUTE_SERVICE},
+        {NULL, NULL, NULL, 0},
+};
+
+static const struct service notifications_service = {
+        .name = "notifications",
+        .health_name = "notification-service",
+        .routes = routes,
+};
+
+int main(int argc, char **argv)
+{
+	return prefork_main(&notifications_service, argc, argv);
+}

@@ -1,0 +1,155 @@
+/* store.c - SQL of the notifications pool. Constant statements with $n
+ * parameters; rows are copied into struct notification. Creating a row
+ * and waking the mailer are one statement (pg_notify in RETURNING), so
+ * the mailer hears of exactly the rows that were committed. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "mem.h"
+#include "store.h"
+
+#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define COLUMNS                                                                                    \
+	"id, user_id, coalesce(booking_id, 0), type, message, status, " ISO(                       \
+	        "created_at") ", coalesce(" ISO("sent_at") ", '')"
+#define NCOLUMNS 8
+#define FILTER                                                                                     \
+	"WHERE ($1::bigint = 0 OR user_id = $1) AND ($2::text IS NULL OR type = $2) "              \
+	"AND ($3::text IS NULL OR status = $3) "
+
+static void field_copy(char *dst, size_t len, const PGresult *res, int row, int col)
+{
+	snprintf(dst, len, "%s", PQgetvalue(res, row, col));
+}
+
+static int64_t int_at(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static void fmt_int(char *out, size_t len, int64_t v)
+{
+	snprintf(out, len, "%" PRId64, v);
+}
+
+static void read_row(const PGresult *res, int row, struct notification *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->id = int_at(res, row, 0);
+	n->user_id = int_at(res, row, 1);
+	n->booking_id = int_at(res, row, 2);
+	field_copy(n->type, sizeof(n->type), res, row, 3);
+	field_copy(n->message, sizeof(n->message), res, row, 4);
+	field_copy(n->status, sizeof(n->status), res, row, 5);
+	field_copy(n->created_at, sizeof(n->created_at), res, row, 6);
+	field_copy(n->sent_at, sizeof(n->sent_at), res, row, 7);
+}
+
+/* The first row of res into out: STORE_OK / NOT_FOUND / ERROR (res cleared). */
+static enum store_status one(PGresult *res, struct notification *out)
+{
+	if (res == NULL)
+		return STORE_ERROR;
+	enum store_status st = PQntuples(res) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	if (st == STORE_OK)
+		read_row(res, 0, out);
+	PQclear(res);
+	return st;
+}
+
+static enum store_status by_event(struct db *db, const char *event_key, struct notification *out)
+{
+	const char *p[] = {event_key};
+
+	return one(db_exec(db, "SELECT " COLUMNS " FROM notifications WHERE event_id = $1", 1, p),
+	           out);
+}
+
+enum store_status store_notification_create(struct db *db, const struct notification *n,
+                                            const char *event_key, struct notification *out,
+                                            int *created)
+{
+	char user[24], booking[24];
+	const char *p[] = {user, n->booking_id ? booking : NULL, n->type, n->message, event_key};
+
+	*created = 0;
+	fmt_int(user, sizeof(user), n->user_id);
+	fmt_int(booking, sizeof(booking), n->booking_id);
+	PGresult *res = db_exec(db,
+	                        "INSERT INTO notifications (user_id, booking_id, type, message, "
+	                        "event_id) VALUES ($1, $2, $3, $4, $5) "
+	                        "ON CONFLICT (event_id) DO NOTHING "
+	                        "RETURNING " COLUMNS ", pg_notify('mail_queued', id::text)",
+	                        5, p);
+	enum store_status st = one(res, out);
+	if (st == STORE_OK)
+		*created = 1;
+	/* nothing inserted: the event is already stored (committed, as the
+	 * conflict waited for it) */
+	if (st == STORE_NOT_FOUND)
+		st = event_key ? by_event(db, event_key, out) : STORE_ERROR;
+	return st == STORE_NOT_FOUND ? STORE_ERROR : st;
+}
+
+enum store_status store_notification_get(struct db *db, int64_t id, int64_t owner,
+                                         struct notification *out)
+{
+	char sid[24], sowner[24];
+	const char *p[] = {sid, sowner};
+
+	fmt_int(sid, sizeof(sid), id);
+	fmt_int(sowner, sizeof(sowner), owner);
+	return one(db_exec(db,
+	                   "SELECT " COLUMNS " FROM notifications "
+	                   "WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2)",
+	                   2, p),
+	           out);
+}
+
+/* Every row of res into a malloc'd array (res cleared). */
+static enum store_status all(PGresult *res, struct notification **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (res == NULL)
+		return STORE_ERROR;
+	*n = PQntuples(res);
+	*out = xcalloc((size_t)(*n ? *n : 1), sizeof(**out));
+	for (int i = 0; i < *n; i++)
+		read_row(res, i, &(*out)[i]);
+	PQclear(res);
+	return STORE_OK;
+}
+
+/* The count for a page past the end, where no row carries it. */
+static int64_t count_all(struct db *db, const char *const *p)
+{
+	PGresult *res = db_exec(db, "SELECT count(*) FROM notifications " FILTER, 3, p);
+	int64_t n = res ? int_at(res, 0, 0) : 0;
+
+	PQclear(res);
+	return n;
+}
+
+enum store_status store_notification_list(struct db *db, const struct notification_filter *f,
+                                          struct notification **out, int *n, int64_t *total)
+{
+	char user[24], limit[24], offset[24];
+	const char *p[] = {user, f->type, f->status, limit, offset};
+
+	fmt_int(user, sizeof(user), f->user_id);
+	fmt_int(limit, sizeof(limit), f->limit);
+	fmt_int(offset, sizeof(offset), f->offset);
+	PGresult *res = db_exec(db,
+	                        "SELECT " COLUMNS ", count(*) OVER () FROM notifications " FILTER
+	                        "ORDER BY id DESC LIMIT $4 OFFSET $5",
+	                        5, p);
+	*total = res && PQntuples(res) > 0 ? int_at(res, 0, NCOLUMNS) : 0;
+	if (res && PQntuples(res) == 0 && f->offset > 0)
+		*total = count_all(db, p);
+	return all(res, out, n);
+}
