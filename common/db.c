@@ -4,6 +4,7 @@
  * failover) the connection is re-established and the statement retried
  * once, unless a transaction was open: then the caller sees the error. */
 #include <dirent.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,21 @@ int db_ping(struct db *d)
 
 	PQclear(res);
 	return res ? 0 : -1;
+}
+
+int64_t db_int(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+void db_text(char *dst, size_t len, const PGresult *res, int row, int col)
+{
+	snprintf(dst, len, "%s", PQgetvalue(res, row, col));
+}
+
+void db_fmt_int(char *out, size_t len, int64_t v)
+{
+	snprintf(out, len, "%" PRId64, v);
 }
 
 static int is_migration(const struct dirent *e)

@@ -5,6 +5,8 @@
 #define FO_DB_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct db;
 
@@ -25,6 +27,14 @@ int db_run(struct db *d, const char *sql);
 const char *db_sqlstate(const struct db *d);
 /* 0 when "SELECT 1" succeeds, else -1. */
 int db_ping(struct db *d);
+
+/* Reading results and writing parameters (text format). */
+/* The value at row, col as an int64 (0 when NULL or not a number). */
+int64_t db_int(const PGresult *res, int row, int col);
+/* Copy the value at row, col into dst (size len, truncated, "" when NULL). */
+void db_text(char *dst, size_t len, const PGresult *res, int row, int col);
+/* Format v as a parameter into out (>= 21 bytes). */
+void db_fmt_int(char *out, size_t len, int64_t v);
 
 /* Apply sql/<service>/NNN_*.sql files not yet in schema_migrations, in
  * name order, each in its own transaction, under an advisory lock.

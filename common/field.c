@@ -303,6 +303,14 @@ int field_query_paging(const char *query, int64_t *limit, int64_t *offset, struc
 	return e->count == before ? 0 : -1;
 }
 
+struct json_object *field_json_money(int64_t cents)
+{
+	char text[32];
+
+	field_format_money(cents, text, sizeof(text));
+	return json_object_new_double_s((double)cents / 100.0, text);
+}
+
 void field_format_money(int64_t cents, char *out, size_t outlen)
 {
 	const char *sign = cents < 0 ? "-" : "";

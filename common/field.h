@@ -58,6 +58,8 @@ int field_parse_time(const char *s, int64_t *out);
 int field_parse_date(const char *s, int64_t *out);
 /* Format Unix seconds as "2026-12-01T10:00:00Z" into out (>= 21 bytes). */
 void field_format_time(int64_t t, char *out, size_t outlen);
+/* Cents as a JSON number whose text is exact ("299.99"); caller owns it. */
+struct json_object *field_json_money(int64_t cents);
 /* Format cents as JSON number text with two decimals ("299.99", "5.00")
  * into out (>= 24 bytes). */
 void field_format_money(int64_t cents, char *out, size_t outlen);

@@ -24,16 +24,6 @@ enum idem_result {
 	IDEM_ERROR,
 };
 
-static void fmt_int(char *out, size_t len, int64_t v)
-{
-	snprintf(out, len, "%" PRId64, v);
-}
-
-static int64_t int_at(const PGresult *res, int row, int col)
-{
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 void idem_prune(struct db *db)
 {
 	PQclear(db_exec(
@@ -47,7 +37,7 @@ static enum idem_result begin(struct db *db, int64_t user_id, const char *key, c
 	char user[24];
 	const char *p[] = {user, key, hash};
 
-	fmt_int(user, sizeof(user), user_id);
+	db_fmt_int(user, sizeof(user), user_id);
 	/* a new key, or one whose first run died long ago or aged out */
 	PGresult *res = db_exec(
 	        db,
@@ -79,7 +69,7 @@ static enum idem_result begin(struct db *db, int64_t user_id, const char *key, c
 	else if (PQgetisnull(res, 0, 1))
 		r = IDEM_IN_FLIGHT;
 	else {
-		*status = (int)int_at(res, 0, 1);
+		*status = (int)db_int(res, 0, 1);
 		*body = xstrdup(PQgetvalue(res, 0, 2));
 	}
 	PQclear(res);
@@ -91,7 +81,7 @@ static void finish(struct db *db, int64_t user_id, const char *key, int status, 
 	char user[24], sstatus[8];
 	const char *p[] = {user, key, sstatus, body};
 
-	fmt_int(user, sizeof(user), user_id);
+	db_fmt_int(user, sizeof(user), user_id);
 	snprintf(sstatus, sizeof(sstatus), "%d", status);
 	if (status >= 500)
 		PQclear(db_exec(db, "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2",

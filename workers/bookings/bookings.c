@@ -114,14 +114,6 @@ static void count(struct worker *w, const char *status)
 
 /* ---- JSON ---- */
 
-static struct json_object *money(int64_t cents)
-{
-	char text[32];
-
-	field_format_money(cents, text, sizeof(text));
-	return json_object_new_double_s((double)cents / 100.0, text);
-}
-
 static struct json_object *nullable_time(const char *t)
 {
 	return *t ? json_object_new_string(t) : NULL;
@@ -137,7 +129,7 @@ static struct json_object *booking_json(const struct booking *b)
 	json_object_object_add(o, "flight_id", json_object_new_int64(b->flight_id));
 	json_object_object_add(o, "seat_number", json_object_new_string(b->seat_number));
 	json_object_object_add(o, "status", json_object_new_string(b->status));
-	json_object_object_add(o, "total_amount", money(b->total_cents));
+	json_object_object_add(o, "total_amount", field_json_money(b->total_cents));
 	json_object_object_add(o, "hold_expires_at", json_object_new_string(b->hold_expires_at));
 	json_object_object_add(o, "payment_id",
 	                       b->payment_id ? json_object_new_int64(b->payment_id) : NULL);

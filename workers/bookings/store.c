@@ -52,31 +52,21 @@ static void new_reference(char out[8])
 	out[6] = '\0';
 }
 
-static void field_copy(char *dst, size_t len, const PGresult *res, int row, int col)
-{
-	snprintf(dst, len, "%s", PQgetvalue(res, row, col));
-}
-
-static int64_t int_at(const PGresult *res, int row, int col)
-{
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 static void read_row(const PGresult *res, int row, struct booking *b)
 {
 	memset(b, 0, sizeof(*b));
-	b->id = int_at(res, row, 0);
-	field_copy(b->reference, sizeof(b->reference), res, row, 1);
-	b->user_id = int_at(res, row, 2);
-	b->flight_id = int_at(res, row, 3);
-	field_copy(b->seat_number, sizeof(b->seat_number), res, row, 4);
-	field_copy(b->status, sizeof(b->status), res, row, 5);
-	b->total_cents = int_at(res, row, 6);
-	field_copy(b->hold_expires_at, sizeof(b->hold_expires_at), res, row, 7);
-	b->payment_id = int_at(res, row, 8);
-	field_copy(b->created_at, sizeof(b->created_at), res, row, 9);
-	field_copy(b->cancelled_at, sizeof(b->cancelled_at), res, row, 10);
-	field_copy(b->lock_token, sizeof(b->lock_token), res, row, 11);
+	b->id = db_int(res, row, 0);
+	db_text(b->reference, sizeof(b->reference), res, row, 1);
+	b->user_id = db_int(res, row, 2);
+	b->flight_id = db_int(res, row, 3);
+	db_text(b->seat_number, sizeof(b->seat_number), res, row, 4);
+	db_text(b->status, sizeof(b->status), res, row, 5);
+	b->total_cents = db_int(res, row, 6);
+	db_text(b->hold_expires_at, sizeof(b->hold_expires_at), res, row, 7);
+	b->payment_id = db_int(res, row, 8);
+	db_text(b->created_at, sizeof(b->created_at), res, row, 9);
+	db_text(b->cancelled_at, sizeof(b->cancelled_at), res, row, 10);
+	db_text(b->lock_token, sizeof(b->lock_token), res, row, 11);
 }
 
 /* The first row of res into out: STORE_OK / NOT_FOUND / ERROR (res cleared). */
@@ -104,11 +94,6 @@ static enum store_status all(PGresult *res, struct booking **out, int *n)
 		read_row(res, i, &(*out)[i]);
 	PQclear(res);
 	return STORE_OK;
-}
-
-static void fmt_int(char *out, size_t len, int64_t v)
-{
-	snprintf(out, len, "%" PRId64, v);
 }
 
 /* Statements of the create transaction, each 0 or -1. */
@@ -144,7 +129,7 @@ static int64_t live_holds(struct db *db, const char *user)
 	                        1, p);
 	if (res == NULL)
 		return -1;
-	int64_t n = int_at(res, 0, 0);
+	int64_t n = db_int(res, 0, 0);
 	PQclear(res);
 	return n;
 }
@@ -191,10 +176,10 @@ static enum create_result create_in_tx(struct db *db, const struct booking *b, i
 	                   secs,           b->lock_token,    b->flight_number, b->origin,
 	                   b->destination, b->departure_time};
 
-	fmt_int(user, sizeof(user), b->user_id);
-	fmt_int(flight, sizeof(flight), b->flight_id);
-	fmt_int(cents, sizeof(cents), b->total_cents);
-	fmt_int(secs, sizeof(secs), hold_seconds);
+	db_fmt_int(user, sizeof(user), b->user_id);
+	db_fmt_int(flight, sizeof(flight), b->flight_id);
+	db_fmt_int(cents, sizeof(cents), b->total_cents);
+	db_fmt_int(secs, sizeof(secs), hold_seconds);
 	if (lock_user(db, user) < 0 || expire_seat(db, flight, b->seat_number) < 0)
 		return CREATE_ERROR;
 	int64_t holds = live_holds(db, user);
@@ -223,8 +208,8 @@ enum store_status store_booking_get(struct db *db, int64_t id, int64_t owner, st
 	char sid[24], sowner[24];
 	const char *p[] = {sid, sowner};
 
-	fmt_int(sid, sizeof(sid), id);
-	fmt_int(sowner, sizeof(sowner), owner);
+	db_fmt_int(sid, sizeof(sid), id);
+	db_fmt_int(sowner, sizeof(sowner), owner);
 	return one(db_exec(db,
 	                   "SELECT " BOOKING_COLUMNS " FROM bookings "
 	                   "WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2)",
@@ -238,10 +223,10 @@ enum store_status store_booking_list(struct db *db, const struct booking_filter 
 	char user[24], flight[24], limit[24], offset[24];
 	const char *p[] = {user, flight, f->status, limit, offset};
 
-	fmt_int(user, sizeof(user), f->user_id);
-	fmt_int(flight, sizeof(flight), f->flight_id);
-	fmt_int(limit, sizeof(limit), f->limit);
-	fmt_int(offset, sizeof(offset), f->offset);
+	db_fmt_int(user, sizeof(user), f->user_id);
+	db_fmt_int(flight, sizeof(flight), f->flight_id);
+	db_fmt_int(limit, sizeof(limit), f->limit);
+	db_fmt_int(offset, sizeof(offset), f->offset);
 	PGresult *res = db_exec(db,
 	                        "SELECT " BOOKING_COLUMNS ", count(*) OVER () FROM bookings "
 	                        "WHERE ($1::bigint = 0 OR user_id = $1) "
@@ -249,7 +234,7 @@ enum store_status store_booking_list(struct db *db, const struct booking_filter 
 	                        "AND ($3::text IS NULL OR " EFFECTIVE_STATUS " = $3) "
 	                        "ORDER BY id DESC LIMIT $4 OFFSET $5",
 	                        5, p);
-	*total = res && PQntuples(res) > 0 ? int_at(res, 0, NCOLUMNS) : 0;
+	*total = res && PQntuples(res) > 0 ? db_int(res, 0, NCOLUMNS) : 0;
 	if (res && PQntuples(res) == 0 && f->offset > 0) {
 		PGresult *c = db_exec(db,
 		                      "SELECT count(*) FROM bookings "
@@ -257,7 +242,7 @@ enum store_status store_booking_list(struct db *db, const struct booking_filter 
 		                      "AND ($2::bigint = 0 OR flight_id = $2) "
 		                      "AND ($3::text IS NULL OR " EFFECTIVE_STATUS " = $3)",
 		                      3, p);
-		*total = c ? int_at(c, 0, 0) : 0;
+		*total = c ? db_int(c, 0, 0) : 0;
 		PQclear(c);
 	}
 	return all(res, out, n);
@@ -269,8 +254,8 @@ enum store_status store_booking_cancel(struct db *db, int64_t id, int64_t owner,
 	char sid[24], sowner[24];
 	const char *p[] = {sid, sowner};
 
-	fmt_int(sid, sizeof(sid), id);
-	fmt_int(sowner, sizeof(sowner), owner);
+	db_fmt_int(sid, sizeof(sid), id);
+	db_fmt_int(sowner, sizeof(sowner), owner);
 	PGresult *res = db_exec(
 	        db,
 	        "WITH old AS (SELECT id, status AS was FROM bookings "
@@ -318,8 +303,8 @@ enum store_status store_booking_confirm(struct db *db, int64_t id, int64_t payme
 	char sid[24], spay[24];
 	const char *p[] = {sid, spay};
 
-	fmt_int(sid, sizeof(sid), id);
-	fmt_int(spay, sizeof(spay), payment_id);
+	db_fmt_int(sid, sizeof(sid), id);
+	db_fmt_int(spay, sizeof(spay), payment_id);
 	PGresult *res = db_exec(
 	        db,
 	        "WITH c AS (UPDATE bookings SET status = 'confirmed', payment_id = $2, "
@@ -356,7 +341,7 @@ enum store_status store_live_seats(struct db *db, int64_t flight_id, struct book
 	char sid[24];
 	const char *p[] = {sid};
 
-	fmt_int(sid, sizeof(sid), flight_id);
+	db_fmt_int(sid, sizeof(sid), flight_id);
 	return all(db_exec(db,
 	                   "SELECT " BOOKING_COLUMNS " FROM bookings WHERE flight_id = $1 "
 	                   "AND (status = 'confirmed' OR "

@@ -99,9 +99,7 @@ static void add_time(struct json_object *o, const char *name, int64_t t)
 struct json_object *flights_json(const struct flight *f, int available)
 {
 	struct json_object *o = json_object_new_object();
-	char price[32];
 
-	field_format_money(f->price_cents, price, sizeof(price));
 	json_object_object_add(o, "id", json_object_new_int64(f->id));
 	json_object_object_add(o, "flight_number", json_object_new_string(f->flight_number));
 	json_object_object_add(o, "airline", json_object_new_string(f->airline));
@@ -109,8 +107,7 @@ struct json_object *flights_json(const struct flight *f, int available)
 	json_object_object_add(o, "destination", json_object_new_string(f->destination));
 	add_time(o, "departure_time", f->departure_time);
 	add_time(o, "arrival_time", f->arrival_time);
-	json_object_object_add(o, "price",
-	                       json_object_new_double_s((double)f->price_cents / 100, price));
+	json_object_object_add(o, "price", field_json_money(f->price_cents));
 	if (available < 0)
 		json_object_object_add(o, "price_cents", json_object_new_int64(f->price_cents));
 	json_object_object_add(o, "total_seats", json_object_new_int(f->total_seats));

@@ -30,30 +30,20 @@
 
 #define SQLSTATE_UNIQUE_VIOLATION "23505"
 
-static int64_t int_at(const PGresult *res, int row, int col)
-{
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-static void copy_at(char *dst, size_t len, const PGresult *res, int row, int col)
-{
-	snprintf(dst, len, "%s", PQgetvalue(res, row, col));
-}
-
 static void read_row(const PGresult *res, int row, struct flight *f)
 {
 	memset(f, 0, sizeof(*f));
-	f->id = int_at(res, row, 0);
-	copy_at(f->flight_number, sizeof(f->flight_number), res, row, 1);
-	copy_at(f->airline, sizeof(f->airline), res, row, 2);
-	copy_at(f->origin, sizeof(f->origin), res, row, 3);
-	copy_at(f->destination, sizeof(f->destination), res, row, 4);
-	f->departure_time = int_at(res, row, 5);
-	f->arrival_time = int_at(res, row, 6);
-	f->price_cents = int_at(res, row, 7);
-	f->total_seats = (int)int_at(res, row, 8);
+	f->id = db_int(res, row, 0);
+	db_text(f->flight_number, sizeof(f->flight_number), res, row, 1);
+	db_text(f->airline, sizeof(f->airline), res, row, 2);
+	db_text(f->origin, sizeof(f->origin), res, row, 3);
+	db_text(f->destination, sizeof(f->destination), res, row, 4);
+	f->departure_time = db_int(res, row, 5);
+	f->arrival_time = db_int(res, row, 6);
+	f->price_cents = db_int(res, row, 7);
+	f->total_seats = (int)db_int(res, row, 8);
 	f->is_active = PQgetvalue(res, row, 9)[0] == 't';
-	f->created_at = int_at(res, row, 10);
+	f->created_at = db_int(res, row, 10);
 }
 
 /* The first row of res into out (res is cleared). */
@@ -187,7 +177,7 @@ static enum store_status count_only(struct db *db, const char *const *p, int64_t
 
 	if (res == NULL)
 		return STORE_ERROR;
-	*total = int_at(res, 0, 0);
+	*total = db_int(res, 0, 0);
 	PQclear(res);
 	return STORE_OK;
 }
@@ -216,7 +206,7 @@ enum store_status store_flight_list(struct db *db, const struct flight_filter *q
 	out->rows = xcalloc((size_t)out->count, sizeof(*out->rows));
 	for (int i = 0; i < out->count; i++)
 		read_row(res, i, &out->rows[i]);
-	out->total = int_at(res, 0, FLIGHT_NCOLUMNS);
+	out->total = db_int(res, 0, FLIGHT_NCOLUMNS);
 	PQclear(res);
 	return STORE_OK;
 }

@@ -17,25 +17,15 @@
 #include "mem.h"
 #include "store.h"
 
-static void fmt_int(char *out, size_t len, int64_t v)
-{
-	snprintf(out, len, "%" PRId64, v);
-}
-
-static int64_t int_at(const PGresult *res, int row, int col)
-{
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 static void read_job(const PGresult *res, int row, struct mail_job *j)
 {
 	memset(j, 0, sizeof(*j));
-	j->id = int_at(res, row, 0);
-	j->user_id = int_at(res, row, 1);
-	j->booking_id = int_at(res, row, 2);
+	j->id = db_int(res, row, 0);
+	j->user_id = db_int(res, row, 1);
+	j->booking_id = db_int(res, row, 2);
 	snprintf(j->type, sizeof(j->type), "%s", PQgetvalue(res, row, 3));
 	snprintf(j->message, sizeof(j->message), "%s", PQgetvalue(res, row, 4));
-	j->attempts = (int)int_at(res, row, 5);
+	j->attempts = (int)db_int(res, row, 5);
 }
 
 static int by_id(const void *a, const void *b)
@@ -86,7 +76,7 @@ enum store_status store_mark_sent(struct db *db, int64_t id, const char *message
 	char sid[24];
 	const char *p[] = {sid, message_id};
 
-	fmt_int(sid, sizeof(sid), id);
+	db_fmt_int(sid, sizeof(sid), id);
 	return run(db_exec(db,
 	                   "UPDATE notifications SET status = 'sent', sent_at = now(), "
 	                   "message_id = $2, lease_until = NULL, last_error = NULL "
@@ -99,7 +89,7 @@ enum store_status store_mark_retry(struct db *db, int64_t id, int delay_seconds,
 	char sid[24], sdelay[16];
 	const char *p[] = {sid, sdelay, error};
 
-	fmt_int(sid, sizeof(sid), id);
+	db_fmt_int(sid, sizeof(sid), id);
 	snprintf(sdelay, sizeof(sdelay), "%d", delay_seconds);
 	return run(db_exec(db,
 	                   "UPDATE notifications SET lease_until = NULL, last_error = $3, "
@@ -113,7 +103,7 @@ enum store_status store_mark_failed(struct db *db, int64_t id, const char *error
 	char sid[24];
 	const char *p[] = {sid, error};
 
-	fmt_int(sid, sizeof(sid), id);
+	db_fmt_int(sid, sizeof(sid), id);
 	return run(db_exec(db,
 	                   "UPDATE notifications SET status = 'failed', lease_until = NULL, "
 	                   "last_error = $2 WHERE id = $1 AND status = 'queued'",
@@ -125,7 +115,7 @@ enum store_status store_release(struct db *db, int64_t id)
 	char sid[24];
 	const char *p[] = {sid};
 
-	fmt_int(sid, sizeof(sid), id);
+	db_fmt_int(sid, sizeof(sid), id);
 	return run(db_exec(db,
 	                   "UPDATE notifications SET lease_until = NULL, "
 	                   "attempts = greatest(attempts - 1, 0) "

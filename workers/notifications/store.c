@@ -21,32 +21,17 @@
 	"WHERE ($1::bigint = 0 OR user_id = $1) AND ($2::text IS NULL OR type = $2) "              \
 	"AND ($3::text IS NULL OR status = $3) "
 
-static void field_copy(char *dst, size_t len, const PGresult *res, int row, int col)
-{
-	snprintf(dst, len, "%s", PQgetvalue(res, row, col));
-}
-
-static int64_t int_at(const PGresult *res, int row, int col)
-{
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-static void fmt_int(char *out, size_t len, int64_t v)
-{
-	snprintf(out, len, "%" PRId64, v);
-}
-
 static void read_row(const PGresult *res, int row, struct notification *n)
 {
 	memset(n, 0, sizeof(*n));
-	n->id = int_at(res, row, 0);
-	n->user_id = int_at(res, row, 1);
-	n->booking_id = int_at(res, row, 2);
-	field_copy(n->type, sizeof(n->type), res, row, 3);
-	field_copy(n->message, sizeof(n->message), res, row, 4);
-	field_copy(n->status, sizeof(n->status), res, row, 5);
-	field_copy(n->created_at, sizeof(n->created_at), res, row, 6);
-	field_copy(n->sent_at, sizeof(n->sent_at), res, row, 7);
+	n->id = db_int(res, row, 0);
+	n->user_id = db_int(res, row, 1);
+	n->booking_id = db_int(res, row, 2);
+	db_text(n->type, sizeof(n->type), res, row, 3);
+	db_text(n->message, sizeof(n->message), res, row, 4);
+	db_text(n->status, sizeof(n->status), res, row, 5);
+	db_text(n->created_at, sizeof(n->created_at), res, row, 6);
+	db_text(n->sent_at, sizeof(n->sent_at), res, row, 7);
 }
 
 /* The first row of res into out: STORE_OK / NOT_FOUND / ERROR (res cleared). */
@@ -77,8 +62,8 @@ enum store_status store_notification_create(struct db *db, const struct notifica
 	const char *p[] = {user, n->booking_id ? booking : NULL, n->type, n->message, event_key};
 
 	*created = 0;
-	fmt_int(user, sizeof(user), n->user_id);
-	fmt_int(booking, sizeof(booking), n->booking_id);
+	db_fmt_int(user, sizeof(user), n->user_id);
+	db_fmt_int(booking, sizeof(booking), n->booking_id);
 	PGresult *res = db_exec(db,
 	                        "INSERT INTO notifications (user_id, booking_id, type, message, "
 	                        "event_id) VALUES ($1, $2, $3, $4, $5) "
@@ -101,8 +86,8 @@ enum store_status store_notification_get(struct db *db, int64_t id, int64_t owne
 	char sid[24], sowner[24];
 	const char *p[] = {sid, sowner};
 
-	fmt_int(sid, sizeof(sid), id);
-	fmt_int(sowner, sizeof(sowner), owner);
+	db_fmt_int(sid, sizeof(sid), id);
+	db_fmt_int(sowner, sizeof(sowner), owner);
 	return one(db_exec(db,
 	                   "SELECT " COLUMNS " FROM notifications "
 	                   "WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2)",
@@ -129,7 +114,7 @@ static enum store_status all(PGresult *res, struct notification **out, int *n)
 static int64_t count_all(struct db *db, const char *const *p)
 {
 	PGresult *res = db_exec(db, "SELECT count(*) FROM notifications " FILTER, 3, p);
-	int64_t n = res ? int_at(res, 0, 0) : 0;
+	int64_t n = res ? db_int(res, 0, 0) : 0;
 
 	PQclear(res);
 	return n;
@@ -141,14 +126,14 @@ enum store_status store_notification_list(struct db *db, const struct notificati
 	char user[24], limit[24], offset[24];
 	const char *p[] = {user, f->type, f->status, limit, offset};
 
-	fmt_int(user, sizeof(user), f->user_id);
-	fmt_int(limit, sizeof(limit), f->limit);
-	fmt_int(offset, sizeof(offset), f->offset);
+	db_fmt_int(user, sizeof(user), f->user_id);
+	db_fmt_int(limit, sizeof(limit), f->limit);
+	db_fmt_int(offset, sizeof(offset), f->offset);
 	PGresult *res = db_exec(db,
 	                        "SELECT " COLUMNS ", count(*) OVER () FROM notifications " FILTER
 	                        "ORDER BY id DESC LIMIT $4 OFFSET $5",
 	                        5, p);
-	*total = res && PQntuples(res) > 0 ? int_at(res, 0, NCOLUMNS) : 0;
+	*total = res && PQntuples(res) > 0 ? db_int(res, 0, NCOLUMNS) : 0;
 	if (res && PQntuples(res) == 0 && f->offset > 0)
 		*total = count_all(db, p);
 	return all(res, out, n);

@@ -84,14 +84,6 @@ const char *payments_card_brand(const char *d)
 
 /* ---- JSON ---- */
 
-static struct json_object *money(int64_t cents)
-{
-	char text[32];
-
-	field_format_money(cents, text, sizeof(text));
-	return json_object_new_double_s((double)cents / 100.0, text);
-}
-
 static struct json_object *text_or_null(const char *s)
 {
 	return *s ? json_object_new_string(s) : NULL;
@@ -104,7 +96,7 @@ static struct json_object *payment_json(const struct payment *p)
 	json_object_object_add(o, "id", json_object_new_int64(p->id));
 	json_object_object_add(o, "booking_id", json_object_new_int64(p->booking_id));
 	json_object_object_add(o, "user_id", json_object_new_int64(p->user_id));
-	json_object_object_add(o, "amount", money(p->amount_cents));
+	json_object_object_add(o, "amount", field_json_money(p->amount_cents));
 	json_object_object_add(o, "payment_method", json_object_new_string(p->payment_method));
 	json_object_object_add(o, "card_last4", json_object_new_string(p->card_last4));
 	json_object_object_add(o, "card_brand", json_object_new_string(p->card_brand));

@@ -20,32 +20,22 @@
 	                              "refunded_at") ", '')"
 #define NCOLUMNS 13
 
-static void text_at(char *dst, size_t len, const PGresult *res, int row, int col)
-{
-	snprintf(dst, len, "%s", PQgetvalue(res, row, col));
-}
-
-static int64_t int_at(const PGresult *res, int row, int col)
-{
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 static void read_row(const PGresult *res, int i, struct payment *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->id = int_at(res, i, 0);
-	p->booking_id = int_at(res, i, 1);
-	p->user_id = int_at(res, i, 2);
-	p->amount_cents = int_at(res, i, 3);
-	text_at(p->payment_method, sizeof(p->payment_method), res, i, 4);
-	text_at(p->card_last4, sizeof(p->card_last4), res, i, 5);
-	text_at(p->card_brand, sizeof(p->card_brand), res, i, 6);
-	text_at(p->gateway_token, sizeof(p->gateway_token), res, i, 7);
-	text_at(p->status, sizeof(p->status), res, i, 8);
-	text_at(p->failure_reason, sizeof(p->failure_reason), res, i, 9);
-	text_at(p->created_at, sizeof(p->created_at), res, i, 10);
-	text_at(p->processed_at, sizeof(p->processed_at), res, i, 11);
-	text_at(p->refunded_at, sizeof(p->refunded_at), res, i, 12);
+	p->id = db_int(res, i, 0);
+	p->booking_id = db_int(res, i, 1);
+	p->user_id = db_int(res, i, 2);
+	p->amount_cents = db_int(res, i, 3);
+	db_text(p->payment_method, sizeof(p->payment_method), res, i, 4);
+	db_text(p->card_last4, sizeof(p->card_last4), res, i, 5);
+	db_text(p->card_brand, sizeof(p->card_brand), res, i, 6);
+	db_text(p->gateway_token, sizeof(p->gateway_token), res, i, 7);
+	db_text(p->status, sizeof(p->status), res, i, 8);
+	db_text(p->failure_reason, sizeof(p->failure_reason), res, i, 9);
+	db_text(p->created_at, sizeof(p->created_at), res, i, 10);
+	db_text(p->processed_at, sizeof(p->processed_at), res, i, 11);
+	db_text(p->refunded_at, sizeof(p->refunded_at), res, i, 12);
 }
 
 static enum store_status one(PGresult *res, struct payment *out)
@@ -73,20 +63,15 @@ static enum store_status all(PGresult *res, struct payment **out, int *n)
 	return STORE_OK;
 }
 
-static void fmt_int(char *out, size_t len, int64_t v)
-{
-	snprintf(out, len, "%" PRId64, v);
-}
-
 enum store_status store_payment_create(struct db *db, const struct payment *p, struct payment *out)
 {
 	char booking[24], user[24], cents[24];
 	const char *params[] = {booking,       user,          cents,           p->payment_method,
 	                        p->card_last4, p->card_brand, p->gateway_token};
 
-	fmt_int(booking, sizeof(booking), p->booking_id);
-	fmt_int(user, sizeof(user), p->user_id);
-	fmt_int(cents, sizeof(cents), p->amount_cents);
+	db_fmt_int(booking, sizeof(booking), p->booking_id);
+	db_fmt_int(user, sizeof(user), p->user_id);
+	db_fmt_int(cents, sizeof(cents), p->amount_cents);
 	enum store_status st = one(
 	        db_exec(db,
 	                "INSERT INTO payments (booking_id, user_id, amount_cents, payment_method, "
@@ -104,8 +89,8 @@ enum store_status store_payment_get(struct db *db, int64_t id, int64_t owner, st
 	char sid[24], sowner[24];
 	const char *p[] = {sid, sowner};
 
-	fmt_int(sid, sizeof(sid), id);
-	fmt_int(sowner, sizeof(sowner), owner);
+	db_fmt_int(sid, sizeof(sid), id);
+	db_fmt_int(sowner, sizeof(sowner), owner);
 	return one(db_exec(db,
 	                   "SELECT " PAYMENT_COLUMNS " FROM payments "
 	                   "WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2)",
@@ -120,23 +105,23 @@ enum store_status store_payment_list(struct db *db, int64_t owner, int64_t booki
 	char sowner[24], sbooking[24], slimit[24], soffset[24];
 	const char *p[] = {sowner, sbooking, slimit, soffset};
 
-	fmt_int(sowner, sizeof(sowner), owner);
-	fmt_int(sbooking, sizeof(sbooking), booking_id);
-	fmt_int(slimit, sizeof(slimit), limit);
-	fmt_int(soffset, sizeof(soffset), offset);
+	db_fmt_int(sowner, sizeof(sowner), owner);
+	db_fmt_int(sbooking, sizeof(sbooking), booking_id);
+	db_fmt_int(slimit, sizeof(slimit), limit);
+	db_fmt_int(soffset, sizeof(soffset), offset);
 	PGresult *res = db_exec(db,
 	                        "SELECT " PAYMENT_COLUMNS ", count(*) OVER () FROM payments "
 	                        "WHERE ($1::bigint = 0 OR user_id = $1) "
 	                        "AND ($2::bigint = 0 OR booking_id = $2) "
 	                        "ORDER BY id DESC LIMIT $3 OFFSET $4",
 	                        4, p);
-	*total = res && PQntuples(res) > 0 ? int_at(res, 0, NCOLUMNS) : 0;
+	*total = res && PQntuples(res) > 0 ? db_int(res, 0, NCOLUMNS) : 0;
 	if (res && PQntuples(res) == 0 && offset > 0) {
 		PGresult *c = db_exec(db,
 		                      "SELECT count(*) FROM payments WHERE ($1::bigint = 0 OR "
 		                      "user_id = $1) AND ($2::bigint = 0 OR booking_id = $2)",
 		                      2, p);
-		*total = c ? int_at(c, 0, 0) : 0;
+		*total = c ? db_int(c, 0, 0) : 0;
 		PQclear(c);
 	}
 	return all(res, out, n);
@@ -164,7 +149,7 @@ enum store_status store_payment_settle(struct db *db, const struct payment *p, i
 	char sid[24];
 	const char *params[] = {sid};
 
-	fmt_int(sid, sizeof(sid), p->id);
+	db_fmt_int(sid, sizeof(sid), p->id);
 	if (!approved)
 		return one(
 		        db_exec(db,
@@ -208,7 +193,7 @@ enum store_status store_payment_refunded(struct db *db, int64_t id, struct payme
 	char sid[24];
 	const char *p[] = {sid};
 
-	fmt_int(sid, sizeof(sid), id);
+	db_fmt_int(sid, sizeof(sid), id);
 	return one(db_exec(db,
 	                   "UPDATE payments SET status = 'refunded', refunded_at = now(), "
 	                   "updated_at = now() WHERE id = $1 AND status = 'succeeded' "
@@ -223,7 +208,7 @@ enum store_status store_payment_succeeded_for(struct db *db, int64_t booking_id,
 	char sid[24];
 	const char *p[] = {sid};
 
-	fmt_int(sid, sizeof(sid), booking_id);
+	db_fmt_int(sid, sizeof(sid), booking_id);
 	return one(db_exec(db,
 	                   "SELECT " PAYMENT_COLUMNS " FROM payments WHERE booking_id = $1 "
 	                   "AND status = 'succeeded'",

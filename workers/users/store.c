@@ -14,11 +14,6 @@
 	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "               \
 	"password_hash"
 
-static void copy(char *dst, size_t len, const PGresult *res, int col)
-{
-	snprintf(dst, len, "%s", PQgetvalue(res, 0, col));
-}
-
 static enum store_status one_user(PGresult *res, struct user *out)
 {
 	if (res == NULL)
@@ -28,14 +23,14 @@ static enum store_status one_user(PGresult *res, struct user *out)
 		return STORE_NOT_FOUND;
 	}
 	memset(out, 0, sizeof(*out));
-	out->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	copy(out->email, sizeof(out->email), res, 1);
-	copy(out->username, sizeof(out->username), res, 2);
-	copy(out->full_name, sizeof(out->full_name), res, 3);
-	copy(out->role, sizeof(out->role), res, 4);
+	out->id = db_int(res, 0, 0);
+	db_text(out->email, sizeof(out->email), res, 0, 1);
+	db_text(out->username, sizeof(out->username), res, 0, 2);
+	db_text(out->full_name, sizeof(out->full_name), res, 0, 3);
+	db_text(out->role, sizeof(out->role), res, 0, 4);
 	out->is_active = PQgetvalue(res, 0, 5)[0] == 't';
-	copy(out->created_at, sizeof(out->created_at), res, 6);
-	copy(out->password_hash, sizeof(out->password_hash), res, 7);
+	db_text(out->created_at, sizeof(out->created_at), res, 0, 6);
+	db_text(out->password_hash, sizeof(out->password_hash), res, 0, 7);
 	PQclear(res);
 	return STORE_OK;
 }
