@@ -243,6 +243,13 @@ class UsersChecks:
                 r = fo.post(self.url("/token"), form=form)
                 self.assertJSON(r, 422)
 
+    def test_token_malformed_form_400(self):
+        for raw in (b"username=bob&password=%zz", b"username=%&password=x", b"username=a%00b&password=x"):
+            with self.subTest(body=raw):
+                r = fo.post(self.url("/token"), body=raw,
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+                self.assertJSON(r, 400)
+
     # ------------------------------------------------------------ /users/me
 
     def test_me_with_token(self):

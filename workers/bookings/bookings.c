@@ -572,8 +572,13 @@ void bookings_internal_occupancy(struct req *r)
 	buf_init(&literal);
 	if (form_get(r->query, strlen(r->query), "flight_ids", text, sizeof(text)) <= 0 ||
 	    parse_ids(text, ids, &n, &literal) < 0) {
+		struct field_errors e;
 		buf_release(&literal);
-		reply_error(r, 422, "flight_ids must be 1 to 200 comma-separated flight ids");
+		field_errors_init(&e);
+		field_error_add(&e, "query", "flight_ids",
+		                "flight_ids must be 1 to 200 comma-separated flight ids",
+		                "value_error");
+		reply_invalid(r, &e);
 		return;
 	}
 	enum store_status st = store_occupancy(r->w->db, literal.data, &rows, &nrows);

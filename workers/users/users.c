@@ -144,9 +144,16 @@ static int read_login(struct req *r, char *name, size_t nlen, char *pw, size_t p
 
 	field_errors_init(&e);
 	if (req_is_form(r)) {
-		if (form_get(r->body, r->body_len, "username", name, nlen) <= 0 || !*name)
+		int has_name = form_get(r->body, r->body_len, "username", name, nlen);
+		int has_pw = form_get(r->body, r->body_len, "password", pw, pwlen);
+		if (has_name < 0 || has_pw < 0) {
+			field_errors_release(&e);
+			reply_error(r, 400, "Malformed form body");
+			return -1;
+		}
+		if (!has_name || !*name)
 			field_error_add(&e, "body", "username", "Field required", "missing");
-		if (form_get(r->body, r->body_len, "password", pw, pwlen) <= 0 || !*pw)
+		if (!has_pw || !*pw)
 			field_error_add(&e, "body", "password", "Field required", "missing");
 	} else {
 		struct json_object *body = req_json(r);
