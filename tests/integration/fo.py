@@ -12,6 +12,8 @@ every wait loop a deadline; nothing here asserts on timing.
 
 import base64
 import concurrent.futures
+import email.parser
+import email.policy
 import hashlib
 import hmac
 import http.client
@@ -670,3 +672,207 @@ def new_users(n, base=USERS, workers=8):
         if isinstance(item, Exception):
             raise item
     return out
+
+
+# ---------------------------------------------------------------- payments and notifications
+
+PAYMENTS = service_url("payments")
+NOTIFICATIONS = service_url("notifications")
+MAILER_PORT = PORT_BASE + 5  # the mailer pool: /health and /metrics only
+MAILER = "http://%s:%d" % (HOST, MAILER_PORT)
+MAILDIR_NEW = os.path.join(VAR, "mail", "new")
+
+PAYMENT_KEYS = {"id", "booking_id", "user_id", "amount", "payment_method", "card_last4",
+                "card_brand", "status", "failure_reason", "created_at", "processed_at",
+                "refunded_at"}
+NOTIFICATION_KEYS = {"id", "user_id", "booking_id", "type", "message", "status", "created_at",
+                     "sent_at"}
+NOTIFICATION_TYPES = ("booking_confirmation", "booking_cancellation", "payment_failed",
+                      "hold_expired", "flight_update", "custom")
+FINAL_PAYMENT = ("succeeded", "failed", "refunded")
+
+CARD_VISA = "4242424242424242"
+CARD_MASTERCARD = "5555555555554444"
+CARD_DECLINED = "4000000000000002"  # the gateway simulator declines it
+CARD_README = "4111111111111111"
+# Every card number a test sends: none may ever appear in a dump or a log.
+TEST_CARDS = (CARD_VISA, CARD_MASTERCARD, CARD_DECLINED, CARD_README, "378282246310005",
+              "6011111111111117", "4012888888881881")
+
+
+def pay(token, booking, card=CARD_VISA, base=None, method="credit_card", headers=None,
+        **over):
+    """POST /payments for booking (a dict with id and total_amount);
+    over replaces body keys (None removes one). Returns the response."""
+    body = {"booking_id": booking["id"], "amount": booking["total_amount"],
+            "payment_method": method, "card_number": card}
+    body.update(over)
+    body = {k: v for k, v in body.items() if v is not None}
+    return post((base or PAYMENTS) + "/payments", json=body, token=token, headers=headers)
+
+
+def get_payment(token, payment_id, base=None):
+    return get("%s/payments/%d" % (base or PAYMENTS, payment_id), token=token)
+
+
+def wait_payment(token, payment_id, statuses=FINAL_PAYMENT, timeout=30.0, base=None):
+    """Poll GET /payments/{id} until its status is one of statuses; the payment."""
+    def done():
+        r = get_payment(token, payment_id, base)
+        return r.body if r.status == 200 and r.body.get("status") in statuses else None
+    return wait_for(done, timeout, 0.1,
+                    "payment %d to become %s" % (payment_id, "/".join(statuses)))
+
+
+def get_booking(token, booking_id, base=None):
+    return get("%s/bookings/%d" % (base or BOOKINGS, booking_id), token=token)
+
+
+def wait_booking(token, booking_id, status, timeout=30.0, base=None):
+    """Poll GET /bookings/{id} until its status is status; the booking."""
+    def done():
+        r = get_booking(token, booking_id, base)
+        return r.body if r.status == 200 and r.body.get("status") == status else None
+    return wait_for(done, timeout, 0.1, "booking %d to become %s" % (booking_id, status))
+
+
+def notifications(token, base=None, headers=None, **query):
+    """GET /notifications with query (asserts 200): (list, X-Total-Count)."""
+    url = (base or NOTIFICATIONS) + "/notifications"
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    r = get(url, token=token, headers=headers)
+    if r.status != 200 or not isinstance(r.body, list):
+        raise AssertionError("notifications: %s" % describe(r))
+    return r.body, int(r.headers.get("X-Total-Count", "-1"))
+
+
+def wait_notification(token, booking_id, type_, timeout=30.0, base=None, status=None):
+    """Poll the caller's notifications until one of type_ for booking_id
+    exists (with status, when given); that notification."""
+    def found():
+        rows, _ = notifications(token, base, type=type_, limit=200)
+        for n in rows:
+            if n.get("booking_id") == booking_id and (status is None or n["status"] == status):
+                return n
+        return None
+    return wait_for(found, timeout, 0.2, "a %s notification%s for booking %s"
+                    % (type_, " (%s)" % status if status else "", booking_id))
+
+
+def message_id_of(notification_id):
+    """The Message-ID the mailer gives the email of a notification."""
+    return "<notification-%d@flightops.local>" % notification_id
+
+
+def read_mail(path, headers_only=False):
+    """A Maildir file as an email.message.EmailMessage (policy default)."""
+    with open(path, "rb") as f:
+        return email.parser.BytesParser(policy=email.policy.default).parse(
+            f, headersonly=headers_only)
+
+
+def mail_text(msg):
+    """The text/plain body of a message (decoded)."""
+    part = msg.get_body(preferencelist=("plain",))
+    return (part or msg).get_content()
+
+
+def maildir(headers_only=True):
+    """Every message in $FO_VAR/mail/new: list of (path, message)."""
+    out = []
+    try:
+        names = sorted(os.listdir(MAILDIR_NEW))
+    except FileNotFoundError:
+        return out
+    for name in names:
+        path = os.path.join(MAILDIR_NEW, name)
+        try:
+            out.append((path, read_mail(path, headers_only)))
+        except OSError:
+            continue
+    return out
+
+
+def mails_for(notification_id, to=None, headers_only=False):
+    """Messages in the Maildir whose Message-ID is that of notification_id
+    (and sent to the address `to`, when given: ids restart with a fresh
+    database, addresses are unique per run)."""
+    want = message_id_of(notification_id)
+    out = []
+    for path, msg in maildir(headers_only=True):
+        if (msg.get("Message-ID") or "").strip() != want:
+            continue
+        if to is not None and to.lower() not in (msg.get("To") or "").lower():
+            continue
+        out.append(msg if headers_only else read_mail(path))
+    return out
+
+
+def wait_mail(notification_id, to=None, timeout=30.0):
+    """Wait until the email of notification_id is in the Maildir; the list
+    of its copies (full messages)."""
+    return wait_for(lambda: mails_for(notification_id, to), timeout, 0.2,
+                    "the email %s in %s" % (message_id_of(notification_id), MAILDIR_NEW))
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+PG_PORT = int(os.environ.get("FO_PG_PORT") or 5433)
+
+
+def _pg_env():
+    return dict(os.environ, PGPASSWORD=secrets()["PG_PASSWORD"], PGCONNECT_TIMEOUT="10")
+
+
+def psql(database, sql, timeout=60):
+    """Run sql in database as the flightops role; stdout (unaligned, tuples only)."""
+    p = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                        "-h", HOST, "-p", str(PG_PORT), "-U", "flightops", "-d", database,
+                        "-c", sql], env=_pg_env(), stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=timeout)
+    if p.returncode != 0:
+        raise AssertionError("psql %s %r exited %d: %s"
+                             % (database, sql, p.returncode, p.stderr.decode(errors="replace")))
+    return p.stdout.decode()
+
+
+def databases():
+    """Names of the stack's flightops_* databases."""
+    out = psql("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'flightops%' "
+                           "ORDER BY 1")
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def pg_dump(database, timeout=120):
+    """A plain-text pg_dump of database (bytes)."""
+    p = subprocess.run(["pg_dump", "-h", HOST, "-p", str(PG_PORT), "-U", "flightops",
+                        "--no-password", database], env=_pg_env(), stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=timeout)
+    if p.returncode != 0:
+        raise AssertionError("pg_dump %s exited %d: %s"
+                             % (database, p.returncode, p.stderr.decode(errors="replace")))
+    return p.stdout
+
+
+# ---------------------------------------------------------------- pool children
+
+def comm(pid):
+    """/proc/pid/comm (the process name), or None when gone."""
+    try:
+        with open("/proc/%d/comm" % pid, encoding="ascii", errors="replace") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def tick_child(pool):
+    """The pid of pool's background child ("<pool>:tick"), or None."""
+    try:
+        master = read_pid(pool)
+    except (OSError, ValueError):
+        return None
+    for kid in children(master):
+        if comm(kid) == pool + ":tick":
+            return kid
+    return None

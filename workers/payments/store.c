@@ -166,10 +166,9 @@ enum store_status store_payment_settle(struct db *db, const struct payment *p, i
 		                "  'type', 'payment_failed', 'event_id', 'payment-failed-' || "
 		                "s.id, "
 		                "  'message', format('Your payment of %s for booking %s was "
-		                "declined. '"
-		                "  'The seat stays held until the hold ends; you may pay with "
-		                "another "
-		                "card.', to_char(s.amount_cents / 100.0, 'FM9999999990.00'), "
+		                "declined. The seat stays held until the hold ends; you may pay "
+		                "with another card.', to_char(s.amount_cents / 100.0, "
+		                "'FM9999999990.00'), "
 		                "  s.booking_id))::text FROM s ON CONFLICT (event_id) DO NOTHING) "
 		                "SELECT " PAYMENT_COLUMNS " FROM s",
 		                1, params),
