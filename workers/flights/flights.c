@@ -27,6 +27,10 @@
 #define CACHE_TTL_MS    300000LL
 #define FLIGHT_JSON_MAX 2048
 #define CACHE_KEY_MAX   40
+#define LIST_KEY_MAX    128
+#define LIST_TTL_MS     30000LL
+#define LIST_JSON_MAX   (256 * 1024)
+#define LIST_GEN_KEY    "flights:gen"
 #define INPUT_MAX       64 /* longest code or number looked at */
 
 static const char not_found[] = "Flight not found";
@@ -190,6 +194,16 @@ static int cache_put(struct worker *w, const struct flight *f, int nx, struct bu
 	return rc;
 }
 
+/* Every cached list names the generation it was read in: a new one
+ * makes them all unreachable at once. */
+static void lists_stale(struct worker *w)
+{
+	long long gen;
+
+	if (kv_incr(w->kv, LIST_GEN_KEY, &gen) < 0)
+		log_warn("flight lists not invalidated: redis down");
+}
+
 static void cache_drop(struct worker *w, int64_t id)
 {
 	char key[CACHE_KEY_MAX];
@@ -197,6 +211,7 @@ static void cache_drop(struct worker *w, int64_t id)
 	cache_key(id, key, sizeof(key));
 	if (kv_del(w->kv, key) < 0)
 		log_warn("flight cache not invalidated: redis down", "key", key);
+	lists_stale(w);
 }
 
 /* After a write: the cache holds f as written, or nothing. */
@@ -204,6 +219,8 @@ static void cache_refresh(struct worker *w, const struct flight *f)
 {
 	if (cache_put(w, f, 0, NULL) < 0)
 		cache_drop(w, f->id);
+	else
+		lists_stale(w);
 }
 
 /* Flight id, active or not, from the cache or else PostgreSQL (then
@@ -341,6 +358,77 @@ out:
 	free(ids);
 }
 
+/* The cache key of the page q in the current list generation; -1 when
+ * Redis is down (then lists come from PostgreSQL alone). */
+static int list_key(struct worker *w, const struct flight_filter *q, char *key, size_t len)
+{
+	char gen[24] = "0";
+
+	if (kv_get(w->kv, LIST_GEN_KEY, gen, sizeof(gen)) < 0)
+		return -1;
+	snprintf(key, len, "flights:list:%s:%s:%s:%" PRId64 ":%" PRId64 ":%" PRId64, gen, q->origin,
+	         q->destination, q->date, q->limit, q->offset);
+	return 0;
+}
+
+/* The page under key into l: 0, or -1 when absent or unreadable. */
+static int list_cached(struct worker *w, const char *key, struct flight_list *l)
+{
+	static char text[LIST_JSON_MAX];
+	struct json_object *o, *rows = NULL, *total = NULL;
+	int rc = -1;
+
+	memset(l, 0, sizeof(*l));
+	if (kv_get(w->kv, key, text, sizeof(text)) != 1 || (o = json_tokener_parse(text)) == NULL)
+		return -1;
+	if (json_object_object_get_ex(o, "rows", &rows) &&
+	    json_object_object_get_ex(o, "total", &total) &&
+	    json_object_is_type(rows, json_type_array)) {
+		l->count = (int)json_object_array_length(rows);
+		l->total = json_object_get_int64(total);
+		l->rows = xcalloc((size_t)l->count + 1, sizeof(*l->rows));
+		rc = 0;
+		for (int i = 0; i < l->count && rc == 0; i++)
+			rc = flights_from_json(json_object_to_json_string(
+			                               json_object_array_get_idx(rows, (size_t)i)),
+			                       &l->rows[i]);
+	}
+	json_object_put(o);
+	if (rc < 0)
+		store_flight_list_release(l);
+	return rc;
+}
+
+static void list_put(struct worker *w, const char *key, const struct flight_list *l)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *rows = json_object_new_array_ext(l->count);
+	size_t len;
+
+	for (int i = 0; i < l->count; i++)
+		json_object_array_add(rows, flights_json(&l->rows[i], -1));
+	json_object_object_add(o, "total", json_object_new_int64(l->total));
+	json_object_object_add(o, "rows", rows);
+	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+	kv_set(w->kv, key, s, len, LIST_TTL_MS, 0);
+	json_object_put(o);
+}
+
+/* The page q from the list cache, else from PostgreSQL (then cached). */
+static enum store_status list_load(struct worker *w, const struct flight_filter *q,
+                                   struct flight_list *l)
+{
+	char key[LIST_KEY_MAX];
+	int cacheable = list_key(w, q, key, sizeof(key)) == 0;
+
+	if (cacheable && list_cached(w, key, l) == 0)
+		return STORE_OK;
+	enum store_status st = store_flight_list(w->db, q, l);
+	if (st == STORE_OK && cacheable)
+		list_put(w, key, l);
+	return st;
+}
+
 /* GET /flights and its alias: the date filter is called date_name. */
 static void list(struct req *r, const char *date_name)
 {
@@ -358,7 +446,7 @@ static void list(struct req *r, const char *date_name)
 		return;
 	}
 	field_errors_release(&e);
-	if (store_flight_list(r->w->db, &q, &l) != STORE_OK) {
+	if (list_load(r->w, &q, &l) != STORE_OK) {
 		reply_error(r, 503, db_down);
 		return;
 	}
@@ -455,6 +543,7 @@ void flights_create(struct req *r)
 		return;
 	switch (store_flight_create(r->w->db, &f, &out)) {
 	case STORE_OK:
+		lists_stale(r->w);
 		reply_flight(r, 201, &out, 0); /* a new flight has no bookings */
 		return;
 	case STORE_CONFLICT:
