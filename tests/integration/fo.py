@@ -876,3 +876,38 @@ def tick_child(pool):
         if comm(kid) == pool + ":tick":
             return kid
     return None
+
+
+# ---------------------------------------------------------------- assertions
+
+NOT_AUTHENTICATED = {"detail": "Not authenticated"}
+
+
+class ApiAsserts:
+    """Assertions on the contract's response shapes, for unittest classes."""
+
+    def assertJSON(self, r, status, body=None):
+        self.assertEqual(r.status, status, describe(r))
+        self.assertIn("application/json", r.headers.get("Content-Type", ""), describe(r))
+        if body is not None:
+            self.assertEqual(r.body, body, describe(r))
+
+    def assert401(self, r):
+        self.assertJSON(r, 401, NOT_AUTHENTICATED)
+        self.assertTrue(r.headers.get("WWW-Authenticate", "").startswith("Bearer"),
+                        describe(r))
+
+    def assert422(self, r, loc=None):
+        """422 with a detail list of {loc, msg, type}; loc, when given, must
+        be one item's loc. Returns the list."""
+        self.assertJSON(r, 422)
+        detail = r.body.get("detail") if isinstance(r.body, dict) else None
+        self.assertIsInstance(detail, list, describe(r))
+        self.assertTrue(detail, describe(r))
+        for item in detail:
+            self.assertIsInstance(item.get("loc"), list, describe(r))
+            self.assertIsInstance(item.get("msg"), str, describe(r))
+            self.assertIsInstance(item.get("type"), str, describe(r))
+        if loc is not None:
+            self.assertIn(loc, [i["loc"] for i in detail], describe(r))
+        return detail

@@ -22,7 +22,6 @@ from email.utils import parsedate_to_datetime
 
 import fo
 
-NOT_AUTH = {"detail": "Not authenticated"}
 FORBIDDEN = {"detail": "Not enough permissions"}
 NOT_FOUND = {"detail": "Booking not found"}
 FLIGHT_NOT_FOUND = {"detail": "Flight not found"}
@@ -74,7 +73,7 @@ class HoldRanOut(AssertionError):
     pass
 
 
-class BookingsBase:
+class BookingsBase(fo.ApiAsserts):
     """Helpers shared by every class here. FLIGHTS_BASE serves /flights,
     BASE serves /bookings and the seat map."""
 
@@ -174,29 +173,6 @@ class BookingsBase:
         return {s["seat_number"]: s["status"] for s in self.seats(flight_id)}
 
     # ------------------------------------------------------------ asserts
-
-    def assertJSON(self, r, status, body=None):
-        self.assertEqual(r.status, status, fo.describe(r))
-        self.assertIn("application/json", r.headers.get("Content-Type", ""), fo.describe(r))
-        if body is not None:
-            self.assertEqual(r.body, body, fo.describe(r))
-
-    def assert401(self, r):
-        self.assertJSON(r, 401, NOT_AUTH)
-        self.assertTrue(r.headers.get("WWW-Authenticate", "").startswith("Bearer"),
-                        fo.describe(r))
-
-    def assert422(self, r, loc=None):
-        self.assertJSON(r, 422)
-        detail = r.body.get("detail") if isinstance(r.body, dict) else None
-        self.assertIsInstance(detail, list, fo.describe(r))
-        self.assertTrue(detail, fo.describe(r))
-        for item in detail:
-            self.assertIsInstance(item.get("loc"), list, fo.describe(r))
-            self.assertIsInstance(item.get("msg"), str, fo.describe(r))
-            self.assertIsInstance(item.get("type"), str, fo.describe(r))
-        if loc is not None:
-            self.assertIn(loc, [i["loc"] for i in detail], fo.describe(r))
 
     def assertBooking(self, got, flight=None, user=None, seat=None, status="pending"):
         self.assertIsInstance(got, dict)

@@ -16,7 +16,6 @@ import unittest
 
 import fo
 
-NOT_AUTH = {"detail": "Not authenticated"}
 FORBIDDEN = {"detail": "Not enough permissions"}
 NOT_FOUND = {"detail": "Notification not found"}
 MAIL_WAIT = 30.0  # seconds for a queued notification to be mailed (normally well under 1 s)
@@ -28,7 +27,7 @@ SUBJECTS = {"booking_confirmation": "Your booking is confirmed",
             "custom": "FlightOps notification"}
 
 
-class NotificationsBase:
+class NotificationsBase(fo.ApiAsserts):
     BASE = None  # serves /notifications
 
     @classmethod
@@ -77,28 +76,6 @@ class NotificationsBase:
                            % (nid, "/".join(statuses)))
 
     # ------------------------------------------------------------ asserts
-
-    def assertJSON(self, r, status, body=None):
-        self.assertEqual(r.status, status, fo.describe(r))
-        self.assertIn("application/json", r.headers.get("Content-Type", ""), fo.describe(r))
-        if body is not None:
-            self.assertEqual(r.body, body, fo.describe(r))
-
-    def assert401(self, r):
-        self.assertJSON(r, 401, NOT_AUTH)
-        self.assertTrue(r.headers.get("WWW-Authenticate", "").startswith("Bearer"),
-                        fo.describe(r))
-
-    def assert422(self, r, loc=None):
-        self.assertJSON(r, 422)
-        detail = r.body.get("detail") if isinstance(r.body, dict) else None
-        self.assertIsInstance(detail, list, fo.describe(r))
-        self.assertTrue(detail, fo.describe(r))
-        for item in detail:
-            self.assertIsInstance(item.get("loc"), list, fo.describe(r))
-            self.assertIsInstance(item.get("msg"), str, fo.describe(r))
-        if loc is not None:
-            self.assertIn(loc, [i["loc"] for i in detail], fo.describe(r))
 
     def assertNotification(self, n, sent=None):
         self.assertIsInstance(n, dict)

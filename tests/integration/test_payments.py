@@ -19,7 +19,6 @@ import unittest
 
 import fo
 
-NOT_AUTH = {"detail": "Not authenticated"}
 FORBIDDEN = {"detail": "Not enough permissions"}
 BOOKING_NOT_FOUND = {"detail": "Booking not found"}
 PAYMENT_NOT_FOUND = {"detail": "Payment not found"}
@@ -50,7 +49,7 @@ def luhn_complete(prefix):
     raise AssertionError("unreachable")
 
 
-class PaymentsBase:
+class PaymentsBase(fo.ApiAsserts):
     """BASE serves /payments, BOOKINGS_BASE /bookings and the seat map,
     FLIGHTS_BASE /flights."""
 
@@ -119,29 +118,6 @@ class PaymentsBase:
         return r.body
 
     # ------------------------------------------------------------ asserts
-
-    def assertJSON(self, r, status, body=None):
-        self.assertEqual(r.status, status, fo.describe(r))
-        self.assertIn("application/json", r.headers.get("Content-Type", ""), fo.describe(r))
-        if body is not None:
-            self.assertEqual(r.body, body, fo.describe(r))
-
-    def assert401(self, r):
-        self.assertJSON(r, 401, NOT_AUTH)
-        self.assertTrue(r.headers.get("WWW-Authenticate", "").startswith("Bearer"),
-                        fo.describe(r))
-
-    def assert422(self, r, loc=None):
-        self.assertJSON(r, 422)
-        detail = r.body.get("detail") if isinstance(r.body, dict) else None
-        self.assertIsInstance(detail, list, fo.describe(r))
-        self.assertTrue(detail, fo.describe(r))
-        for item in detail:
-            self.assertIsInstance(item.get("loc"), list, fo.describe(r))
-            self.assertIsInstance(item.get("msg"), str, fo.describe(r))
-        if loc is not None:
-            self.assertIn(loc, [i["loc"] for i in detail], fo.describe(r))
-        return detail
 
     def assertNoCard(self, r):
         for card in fo.TEST_CARDS:
