@@ -28,7 +28,7 @@
 #define SEAT_MAX      8
 #define FLIGHT_JSON   4096
 #define OCCUPANCY_MAX 200
-#define SEATS_TTL     3600
+#define SEATS_TTL     300 /* a rebuilt set is rebuilt again at least this often */
 
 struct flight_info {
 	int64_t id;

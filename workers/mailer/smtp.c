@@ -63,11 +63,14 @@ static void set_options(CURL *h, const struct conf *c, const char *url, const ch
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	                 (long)(timeout_ms < 5000 ? timeout_ms : 5000));
+	/* STARTTLS whenever offered; required once there is a password to
+	 * send, so credentials never cross the network in clear */
 	curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
 	curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
 	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
 	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 	if (c->smtp_username && *c->smtp_username) {
+		curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 		curl_easy_setopt(h, CURLOPT_USERNAME, c->smtp_username);
 		curl_easy_setopt(h, CURLOPT_PASSWORD, c->smtp_password ? c->smtp_password : "");
 	}
