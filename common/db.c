@@ -195,6 +195,32 @@ void db_fmt_int(char *out, size_t len, int64_t v)
 	snprintf(out, len, "%" PRId64, v);
 }
 
+enum store_status db_one(PGresult *res, db_row_fn read, void *out)
+{
+	if (res == NULL)
+		return STORE_ERROR;
+	enum store_status st = PQntuples(res) > 0 ? STORE_OK : STORE_NOT_FOUND;
+	if (st == STORE_OK)
+		read(res, 0, out);
+	PQclear(res);
+	return st;
+}
+
+enum store_status db_all(PGresult *res, db_row_fn read, size_t size, void **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (res == NULL)
+		return STORE_ERROR;
+	*n = PQntuples(res);
+	char *rows = xcalloc((size_t)(*n ? *n : 1), size);
+	for (int i = 0; i < *n; i++)
+		read(res, i, rows + (size_t)i * size);
+	PQclear(res);
+	*out = rows;
+	return STORE_OK;
+}
+
 static int is_migration(const struct dirent *e)
 {
 	size_t n = strlen(e->d_name);

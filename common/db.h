@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store_status.h"
+
 struct db;
 
 /* A handle for url; connects lazily, so a server that is down now is
@@ -35,6 +37,15 @@ int64_t db_int(const PGresult *res, int row, int col);
 void db_text(char *dst, size_t len, const PGresult *res, int row, int col);
 /* Format v as a parameter into out (>= 21 bytes). */
 void db_fmt_int(char *out, size_t len, int64_t v);
+
+/* Copy row `row` of res into the struct at out. */
+typedef void (*db_row_fn)(const PGresult *res, int row, void *out);
+/* The first row of res read into out: STORE_OK, STORE_NOT_FOUND (no row)
+ * or STORE_ERROR (res NULL: the statement failed). Clears res. */
+enum store_status db_one(PGresult *res, db_row_fn read, void *out);
+/* Every row of res read into a malloc'd array (*out, to free) of *n
+ * structs of size bytes: STORE_OK or STORE_ERROR. Clears res. */
+enum store_status db_all(PGresult *res, db_row_fn read, size_t size, void **out, int *n);
 
 /* Apply sql/<service>/NNN_*.sql files not yet in schema_migrations, in
  * name order, each in its own transaction, under an advisory lock.

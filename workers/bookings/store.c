@@ -52,8 +52,10 @@ static void new_reference(char out[8])
 	out[6] = '\0';
 }
 
-static void read_row(const PGresult *res, int row, struct booking *b)
+static void read_row(const PGresult *res, int row, void *out)
 {
+	struct booking *b = out;
+
 	memset(b, 0, sizeof(*b));
 	b->id = db_int(res, row, 0);
 	db_text(b->reference, sizeof(b->reference), res, row, 1);
@@ -69,31 +71,14 @@ static void read_row(const PGresult *res, int row, struct booking *b)
 	db_text(b->lock_token, sizeof(b->lock_token), res, row, 11);
 }
 
-/* The first row of res into out: STORE_OK / NOT_FOUND / ERROR (res cleared). */
 static enum store_status one(PGresult *res, struct booking *out)
 {
-	if (res == NULL)
-		return STORE_ERROR;
-	enum store_status st = PQntuples(res) > 0 ? STORE_OK : STORE_NOT_FOUND;
-	if (st == STORE_OK)
-		read_row(res, 0, out);
-	PQclear(res);
-	return st;
+	return db_one(res, read_row, out);
 }
 
-/* Every row of res into a malloc'd array (res cleared). */
 static enum store_status all(PGresult *res, struct booking **out, int *n)
 {
-	*out = NULL;
-	*n = 0;
-	if (res == NULL)
-		return STORE_ERROR;
-	*n = PQntuples(res);
-	*out = xcalloc((size_t)(*n ? *n : 1), sizeof(**out));
-	for (int i = 0; i < *n; i++)
-		read_row(res, i, &(*out)[i]);
-	PQclear(res);
-	return STORE_OK;
+	return db_all(res, read_row, sizeof(**out), (void **)out, n);
 }
 
 /* Statements of the create transaction, each 0 or -1. */

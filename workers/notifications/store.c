@@ -21,8 +21,10 @@
 	"WHERE ($1::bigint = 0 OR user_id = $1) AND ($2::text IS NULL OR type = $2) "              \
 	"AND ($3::text IS NULL OR status = $3) "
 
-static void read_row(const PGresult *res, int row, struct notification *n)
+static void read_row(const PGresult *res, int row, void *out)
 {
+	struct notification *n = out;
+
 	memset(n, 0, sizeof(*n));
 	n->id = db_int(res, row, 0);
 	n->user_id = db_int(res, row, 1);
@@ -34,16 +36,9 @@ static void read_row(const PGresult *res, int row, struct notification *n)
 	db_text(n->sent_at, sizeof(n->sent_at), res, row, 7);
 }
 
-/* The first row of res into out: STORE_OK / NOT_FOUND / ERROR (res cleared). */
 static enum store_status one(PGresult *res, struct notification *out)
 {
-	if (res == NULL)
-		return STORE_ERROR;
-	enum store_status st = PQntuples(res) > 0 ? STORE_OK : STORE_NOT_FOUND;
-	if (st == STORE_OK)
-		read_row(res, 0, out);
-	PQclear(res);
-	return st;
+	return db_one(res, read_row, out);
 }
 
 static enum store_status by_event(struct db *db, const char *event_key, struct notification *out)
@@ -95,19 +90,9 @@ enum store_status store_notification_get(struct db *db, int64_t id, int64_t owne
 	           out);
 }
 
-/* Every row of res into a malloc'd array (res cleared). */
 static enum store_status all(PGresult *res, struct notification **out, int *n)
 {
-	*out = NULL;
-	*n = 0;
-	if (res == NULL)
-		return STORE_ERROR;
-	*n = PQntuples(res);
-	*out = xcalloc((size_t)(*n ? *n : 1), sizeof(**out));
-	for (int i = 0; i < *n; i++)
-		read_row(res, i, &(*out)[i]);
-	PQclear(res);
-	return STORE_OK;
+	return db_all(res, read_row, sizeof(**out), (void **)out, n);
 }
 
 /* The count for a page past the end, where no row carries it. */

@@ -20,8 +20,10 @@
 	                              "refunded_at") ", '')"
 #define NCOLUMNS 13
 
-static void read_row(const PGresult *res, int i, struct payment *p)
+static void read_row(const PGresult *res, int i, void *out)
 {
+	struct payment *p = out;
+
 	memset(p, 0, sizeof(*p));
 	p->id = db_int(res, i, 0);
 	p->booking_id = db_int(res, i, 1);
@@ -40,27 +42,12 @@ static void read_row(const PGresult *res, int i, struct payment *p)
 
 static enum store_status one(PGresult *res, struct payment *out)
 {
-	if (res == NULL)
-		return STORE_ERROR;
-	enum store_status st = PQntuples(res) > 0 ? STORE_OK : STORE_NOT_FOUND;
-	if (st == STORE_OK)
-		read_row(res, 0, out);
-	PQclear(res);
-	return st;
+	return db_one(res, read_row, out);
 }
 
 static enum store_status all(PGresult *res, struct payment **out, int *n)
 {
-	*out = NULL;
-	*n = 0;
-	if (res == NULL)
-		return STORE_ERROR;
-	*n = PQntuples(res);
-	*out = xcalloc((size_t)(*n ? *n : 1), sizeof(**out));
-	for (int i = 0; i < *n; i++)
-		read_row(res, i, &(*out)[i]);
-	PQclear(res);
-	return STORE_OK;
+	return db_all(res, read_row, sizeof(**out), (void **)out, n);
 }
 
 enum store_status store_payment_create(struct db *db, const struct payment *p, struct payment *out)
