@@ -219,7 +219,7 @@ static int send_one(struct worker *w, const struct mail_job *j, const struct rec
 	int rc =
 	        smtp_send(w->conf, to->email, msg.data, msg.len, SMTP_TIMEOUT_MS, err, sizeof(err));
 	if (rc < 0)
-		rc = mark_unsent(w, j, err, 0);
+		rc = mark_unsent(w, j, err, rc == -2);
 	else if ((rc = mark_sent(w, j, mid, claimed + MARK_BUDGET_MS)) == 0) {
 		snprintf(id, sizeof(id), "%" PRId64, j->id);
 		log_info("mail sent", "id", id, "to", to->email, "message_id", mid);

@@ -105,5 +105,7 @@ int smtp_send(const struct conf *c, const char *rcpt, const char *msg, size_t le
 	if (rc == CURLE_OK)
 		return 0;
 	snprintf(err, errlen, "smtp %ld: %s", code, detail[0] ? detail : curl_easy_strerror(rc));
-	return -1;
+	/* 5xx is the server's final word (no such mailbox, refused); 4xx and
+	 * network failures may pass */
+	return code >= 500 && code < 600 ? -2 : -1;
 }
