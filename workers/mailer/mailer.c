@@ -36,6 +36,7 @@
 struct recipient {
 	char email[256];
 	char full_name[512];
+	int active; /* the account may still receive mail */
 };
 
 enum lookup { LOOKUP_OK, LOOKUP_GONE, LOOKUP_ERROR };
@@ -88,6 +89,7 @@ static int recipient_parse(const char *text, struct recipient *to)
 	            sizeof(to->email) ||
 	    !message_address_valid(to->email))
 		goto out;
+	to->active = !json_object_object_get_ex(o, "is_active", &v) || json_object_get_boolean(v);
 	to->full_name[0] = '\0';
 	if (json_object_object_get_ex(o, "full_name", &v) &&
 	    json_object_is_type(v, json_type_string))
@@ -158,9 +160,15 @@ static enum lookup recipient_fetch(struct worker *w, const struct mail_job *j, s
 static enum lookup recipient_get(struct worker *w, const struct mail_job *j, struct recipient *to,
                                  char *err, size_t errlen)
 {
-	if (recipient_cached(w, j->user_id, to) == 0)
-		return LOOKUP_OK;
-	return recipient_fetch(w, j, to, err, errlen);
+	enum lookup rc = recipient_cached(w, j->user_id, to) == 0
+	                         ? LOOKUP_OK
+	                         : recipient_fetch(w, j, to, err, errlen);
+
+	if (rc == LOOKUP_OK && !to->active) {
+		snprintf(err, errlen, "user account is deactivated");
+		return LOOKUP_GONE;
+	}
+	return rc;
 }
 
 /* ---- outcomes: each is recorded right after its send ---- */
