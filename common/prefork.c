@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/select.h>
@@ -47,10 +51,12 @@ struct child {
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
-static volatile sig_atomic_t child_busy, child_stop;
+static volatile sig_atomic_t child_stop;
+static sigset_t child_waitmask; /* the mask while a child waits: SIGTERM/SIGINT let in */
 static struct child *children;
 static int nchildren;
 static char (*busy_slots)[SLOT_TEXT];
+static int worker_tcp; /* the pool listens on TCP: set TCP_NODELAY on connections */
 
 static long long now_ms(void)
 {
@@ -69,25 +75,13 @@ static void on_master_signal(int sig)
 		got_chld = 1;
 }
 
-/* A child asked to stop finishes what it has: FCGX_Accept_r may already
- * have taken a connection before child_busy is set, so the signal never
- * ends the process itself. Syscalls restart; an idle child blocked in
- * accept() is ended by the alarm a moment later, a busy one leaves its
- * loop after the request. */
+/* A child asked to stop finishes what it has. SIGTERM and SIGINT are
+ * blocked except while the child waits for work (epoll_pwait, ppoll), so
+ * the signal can only land between requests, never inside one. */
 static void on_child_term(int sig)
 {
 	(void)sig;
 	child_stop = 1;
-	FCGX_ShutdownPending();
-	alarm(1);
-}
-
-static void on_child_alarm(int sig)
-{
-	(void)sig;
-	if (!child_busy)
-		_exit(0);
-	alarm(1);
 }
 
 int prefork_parse_listen(const char *listen, char *path, unsigned long pathlen, char *host,
@@ -174,7 +168,16 @@ static int open_listener(const char *listen)
 		log_error("LISTEN must be unix:/absolute/path or host:port", "listen", listen);
 		return -1;
 	}
-	return path[0] ? listen_unix(path) : listen_tcp(host, port);
+	int fd = path[0] ? listen_unix(path) : listen_tcp(host, port);
+	/* children wait with epoll and must never block in accept() */
+	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		log_error("cannot make the listening socket non-blocking", "error",
+		          strerror(errno));
+		close(fd);
+		return -1;
+	}
+	worker_tcp = fd >= 0 && !path[0];
+	return fd;
 }
 
 static void unlink_listener(const char *listen)
@@ -206,21 +209,22 @@ static void close_stores(void)
 
 static void child_signals(void)
 {
-	struct sigaction sa = {.sa_handler = on_child_term, .sa_flags = SA_RESTART};
-	sigset_t none;
+	struct sigaction sa = {.sa_handler = on_child_term};
+	sigset_t stop;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_child_alarm;
-	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_SETMASK, &stop, NULL);
+	sigemptyset(&child_waitmask);
 }
 
 static void run_tick(void)
@@ -229,28 +233,58 @@ static void run_tick(void)
 	struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (!child_stop) {
-		child_busy = 1;
 		worker.svc->tick(&worker);
-		child_busy = 0;
-		if (child_stop)
-			break;
-		nanosleep(&pause, NULL);
+		if (!child_stop)
+			ppoll(NULL, 0, &pause, &child_waitmask);
 	}
 }
 
+/* Wait for a connection (or a stop signal) and accept it: the
+ * connection, or -1. The listening socket is non-blocking and watched
+ * with EPOLLEXCLUSIVE, so one idle child wakes per connection and a child
+ * that loses the race gets EAGAIN instead of blocking. */
+static int next_connection(int fd, int ep)
+{
+	struct epoll_event ev;
+
+	if (epoll_pwait(ep, &ev, 1, -1, &child_waitmask) < 1)
+		return -1;
+	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c >= 0 && worker_tcp) {
+		int one = 1;
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	return c;
+}
+
+/* The child accepts connections itself and hands each to libfcgi to
+ * read (ipcFd set; keepConnection keeps FCGX_Accept_r from closing it
+ * before it is read), so a stop signal never finds a connection half
+ * taken. */
 static void run_requests(int fd)
 {
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = fd};
+	int ep = epoll_create1(EPOLL_CLOEXEC);
 	FCGX_Request fr;
 
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_error("cannot watch the listening socket", "error", strerror(errno));
+		return;
+	}
 	FCGX_InitRequest(&fr, fd, 0);
-	for (int n = 0; n < worker.conf->max_requests && !child_stop; n++) {
+	for (int n = 0; n < worker.conf->max_requests && !child_stop;) {
+		int c = next_connection(fd, ep);
+		if (c < 0)
+			continue;
+		fr.ipcFd = c;
+		fr.keepConnection = 1;
 		if (FCGX_Accept_r(&fr) < 0)
-			break;
-		child_busy = 1;
+			continue; /* the peer left before sending a request */
 		serve_request(&worker, &fr);
 		FCGX_Finish_r(&fr);
-		child_busy = 0;
+		n++;
 	}
+	close(ep);
 }
 
 /* Name the process "<service>:tick" or "<service>:worker" (/proc/<pid>/comm,
