@@ -393,5 +393,47 @@ class GatewayNotificationsTest(NotificationsChecks, unittest.TestCase):
         self.assertEqual(r.body.get("service"), "notification-service", fo.describe(r))
 
 
+class RefusedMailTest(NotificationsBase, unittest.TestCase):
+    """A 5xx answer from the SMTP server fails a notification at once: the
+    mailer is restarted against a server that refuses every recipient,
+    then put back on the stack's sink."""
+
+    BASE = fo.NOTIFICATIONS
+    PORT = fo.PORT_BASE + 900  # below the ephemeral range, clear of the stack's ports
+
+    @classmethod
+    def setUpClass(cls):
+        from aiosmtpd.controller import Controller
+
+        class Refuse:
+            async def handle_RCPT(self, server, session, envelope, address, options):
+                return "550 5.1.1 No such mailbox"
+
+        super().setUpClass()
+        cls.smtp = Controller(Refuse(), hostname="127.0.0.1", port=cls.PORT)
+        cls.smtp.start()
+        fo.component("stop", "mailer")
+        fo.component("start", "mailer", env={"FO_SMTP_PORT": str(cls.PORT)})
+        fo.wait_healthy(fo.MAILER)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            fo.component("stop", "mailer")
+            fo.component("start", "mailer")
+            fo.wait_healthy(fo.MAILER)
+        finally:
+            cls.smtp.stop()
+        super().tearDownClass()
+
+    def test_refused_recipient_fails_without_retries(self):
+        n = self.created(self.alice_token, self.body(self.alice))
+        # A retried failure would stay queued for minutes (back-off); a
+        # refusal is final on the first attempt.
+        got = self.wait_status(self.alice_token, n["id"], ("sent", "failed"))
+        self.assertEqual(got["status"], "failed", got)
+        self.assertIsNone(got["sent_at"], got)
+
+
 if __name__ == "__main__":
     unittest.main()
