@@ -97,6 +97,19 @@ int req_is_form(const struct req *r)
 	return strncasecmp(r->content_type, form, sizeof(form) - 1) == 0;
 }
 
+int64_t req_owner(const struct req *r)
+{
+	return req_is_privileged(r) ? 0 : r->user.uid;
+}
+
+int req_check_user(struct req *r, int64_t user_id)
+{
+	if (user_id == 0 || user_id == r->user.uid || req_is_privileged(r))
+		return 0;
+	reply_error(r, 403, "Not enough permissions");
+	return -1;
+}
+
 int req_is_privileged(const struct req *r)
 {
 	return r->caller == CALLER_SERVICE || (r->caller == CALLER_USER && r->user.admin);

@@ -56,5 +56,12 @@ struct json_object *req_json(struct req *r);
 int req_is_form(const struct req *r);
 /* 1 when the caller is a service or an admin user. */
 int req_is_privileged(const struct req *r);
+/* The user a read or change is limited to: 0 (anyone's) for services and
+ * admins, else the caller's own id. Pass it to the store's owner check. */
+int64_t req_owner(const struct req *r);
+/* A user_id the caller named in a body or query (0 = none): privileged
+ * callers may name anyone, others only themselves. 0, or -1 after
+ * replying 403. */
+int req_check_user(struct req *r, int64_t user_id);
 
 #endif

@@ -238,11 +238,7 @@ static int read_booking(struct req *r, struct booking_input *in)
 	}
 	field_errors_release(&e);
 	in->user_id = has_uid ? uid : r->user.uid;
-	if (in->user_id != r->user.uid && !r->user.admin) {
-		reply_error(r, 403, "Not enough permissions");
-		return -1;
-	}
-	return 0;
+	return req_check_user(r, in->user_id);
 }
 
 static void seat_invalid(struct req *r)
@@ -384,13 +380,10 @@ static int read_filter(struct req *r, struct booking_filter *f, char *status, si
 		return -1;
 	}
 	field_errors_release(&e);
-	if (r->user.admin)
-		return 0;
-	if (f->user_id && f->user_id != r->user.uid) {
-		reply_error(r, 403, "Not enough permissions");
+	if (req_check_user(r, f->user_id) < 0)
 		return -1;
-	}
-	f->user_id = r->user.uid;
+	if (f->user_id == 0)
+		f->user_id = req_owner(r);
 	return 0;
 }
 
@@ -424,7 +417,7 @@ static int own_booking(struct req *r, struct booking *b)
 
 	if (req_param_id(r, "id", &id) < 0)
 		return -1;
-	int64_t owner = req_is_privileged(r) ? 0 : r->user.uid;
+	int64_t owner = req_owner(r);
 	switch (store_booking_get(r->w->db, id, owner, b)) {
 	case STORE_OK:
 		return 0;
@@ -465,7 +458,7 @@ void bookings_cancel(struct req *r)
 
 	if (req_param_id(r, "id", &id) < 0)
 		return;
-	int64_t owner = r->user.admin ? 0 : r->user.uid;
+	int64_t owner = req_owner(r);
 	switch (store_booking_cancel(r->w->db, id, owner, &b, was, sizeof(was))) {
 	case STORE_OK:
 		release_seat(r->w, &b);

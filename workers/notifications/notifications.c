@@ -165,11 +165,7 @@ static int read_input(struct req *r, struct notification_input *in)
 		return -1;
 	}
 	field_errors_release(&e);
-	if (!req_is_privileged(r) && in->user_id != r->user.uid) {
-		reply_error(r, 403, "Not enough permissions");
-		return -1;
-	}
-	return 0;
+	return req_check_user(r, in->user_id);
 }
 
 void notifications_create(struct req *r)
@@ -235,13 +231,10 @@ static int read_filter(struct req *r, struct notification_filter *f, struct filt
 		return -1;
 	}
 	field_errors_release(&e);
-	if (req_is_privileged(r))
-		return 0;
-	if (f->user_id && f->user_id != r->user.uid) {
-		reply_error(r, 403, "Not enough permissions");
+	if (req_check_user(r, f->user_id) < 0)
 		return -1;
-	}
-	f->user_id = r->user.uid;
+	if (f->user_id == 0)
+		f->user_id = req_owner(r);
 	return 0;
 }
 
@@ -288,7 +281,7 @@ void notifications_get(struct req *r)
 
 	if (notification_id(r, &id) < 0)
 		return;
-	int64_t owner = req_is_privileged(r) ? 0 : r->user.uid;
+	int64_t owner = req_owner(r);
 	switch (store_notification_get(r->w->db, id, owner, &n)) {
 	case STORE_OK:
 		reply_json(r, 200, notification_json(&n));

@@ -323,7 +323,7 @@ void payments_get(struct req *r)
 
 	if (req_param_id(r, "id", &id) < 0)
 		return;
-	switch (store_payment_get(r->w->db, id, req_is_privileged(r) ? 0 : r->user.uid, &p)) {
+	switch (store_payment_get(r->w->db, id, req_owner(r), &p)) {
 	case STORE_OK:
 		reply_json(r, 200, payment_json(&p));
 		return;
@@ -351,8 +351,8 @@ void payments_list(struct req *r)
 		return;
 	}
 	field_errors_release(&e);
-	if (store_payment_list(r->w->db, req_is_privileged(r) ? 0 : r->user.uid, booking_id, limit,
-	                       offset, &rows, &n, &total) != STORE_OK) {
+	if (store_payment_list(r->w->db, req_owner(r), booking_id, limit, offset, &rows, &n,
+	                       &total) != STORE_OK) {
 		reply_error(r, 503, "Database unavailable");
 		return;
 	}
