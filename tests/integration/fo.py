@@ -392,6 +392,14 @@ def component(action, name, timeout=180, env=None):
     return p
 
 
+def restart_pool(name, base, env=None):
+    """Stop pool name and start it again with env (a dict) added to what it
+    sees (None: as the stack runs it), then wait until base answers healthy."""
+    component("stop", name)
+    component("start", name, env=env)
+    wait_healthy(base)
+
+
 def read_pid(name):
     with open(os.path.join(VAR, "run", name + ".pid"), encoding="ascii") as f:
         return int(f.read().split()[0])

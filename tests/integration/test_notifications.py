@@ -412,16 +412,12 @@ class RefusedMailTest(NotificationsBase, unittest.TestCase):
         super().setUpClass()
         cls.smtp = Controller(Refuse(), hostname="127.0.0.1", port=cls.PORT)
         cls.smtp.start()
-        fo.component("stop", "mailer")
-        fo.component("start", "mailer", env={"FO_SMTP_PORT": str(cls.PORT)})
-        fo.wait_healthy(fo.MAILER)
+        fo.restart_pool("mailer", fo.MAILER, {"FO_SMTP_PORT": str(cls.PORT)})
 
     @classmethod
     def tearDownClass(cls):
         try:
-            fo.component("stop", "mailer")
-            fo.component("start", "mailer")
-            fo.wait_healthy(fo.MAILER)
+            fo.restart_pool("mailer", fo.MAILER)
         finally:
             cls.smtp.stop()
         super().tearDownClass()

@@ -608,19 +608,13 @@ class HoldEndsTest(PaymentsBase, unittest.TestCase):
     HOLD = 3
 
     @classmethod
-    def restart_bookings(cls, env):
-        fo.component("stop", "bookings")
-        fo.component("start", "bookings", env=env)
-        fo.wait_healthy(fo.BOOKINGS)
-
-    @classmethod
     def setUpClass(cls):
-        cls.restart_bookings({"BOOKING_HOLD_SECONDS": str(cls.HOLD)})
+        fo.restart_pool("bookings", fo.BOOKINGS, {"BOOKING_HOLD_SECONDS": str(cls.HOLD)})
         super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):
-        cls.restart_bookings({})
+        fo.restart_pool("bookings", fo.BOOKINGS)
         super().tearDownClass()
 
     def expired(self, b):
