@@ -1,26 +1,75 @@
 /* conf.c - read and check the environment once, at start-up, reporting
- * every problem at once. Only this module calls getenv (through the
- * function it is given). */
+ * every problem at once. The shared settings are a table like any
+ * service's; one reader handles every table. Only this module calls
+ * getenv (through the function it is given). */
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "field.h"
 #include "log.h"
 #include "mem.h"
+#include "service.h"
 
 #define SEED_PLACEHOLDER "your-secret-key-here"
 #define KEY_MIN          32
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+
+#define SHARED(member) offsetof(struct conf, member)
+
+/* The settings of every pool. LISTEN, WORKERS and MIGRATIONS_DIR get
+ * defaults that depend on the service and the machine (see defaults). */
+/* clang-format off */
+static const struct conf_setting shared[] = {
+	{.name = "LISTEN", .type = CONF_TEXT, .offset = SHARED(listen),
+	 .help = "unix:/abs/path or host:port"},
+	{.name = "WORKERS", .type = CONF_INT, .min = 1, .max = 256, .offset = SHARED(workers),
+	 .help = "request children (default 2 per core)"},
+	{.name = "MAX_REQUESTS", .type = CONF_INT, .def = "10000", .min = 1, .max = INT_MAX,
+	 .offset = SHARED(max_requests), .help = "requests a child serves before it is replaced"},
+	{.name = "DATABASE_URL", .type = CONF_TEXT, .flags = CONF_REQUIRED | CONF_SECRET,
+	 .offset = SHARED(database_url), .help = "the service's PostgreSQL database"},
+	{.name = "REDIS_URL", .type = CONF_TEXT, .flags = CONF_SECRET,
+	 .def = "redis://127.0.0.1:6379/0", .offset = SHARED(redis_url),
+	 .help = "redis://[:password@]host[:port][/db]"},
+	{.name = "MIGRATIONS_DIR", .type = CONF_TEXT, .offset = SHARED(migrations_dir),
+	 .help = "the service's migrations (default sql/<service>)"},
+	{.name = "LOG_LEVEL", .type = CONF_ENUM, .def = "info", .values = log_levels,
+	 .offset = SHARED(log_level), .help = "debug, info, warn or error"},
+	{.name = "BODY_MAX", .type = CONF_INT, .def = "65536", .min = 1024, .max = 16 << 20,
+	 .offset = SHARED(body_max), .help = "largest request body in bytes"},
+	{.name = "DB_TIMEOUT_MS", .type = CONF_INT, .def = "5000", .min = 100, .max = 600000,
+	 .offset = SHARED(db_timeout_ms), .help = "PostgreSQL connect and statement timeout"},
+	{.name = NULL},
+};
+
+static const struct conf_setting secret_key = {
+	.name = "SECRET_KEY", .type = CONF_KEY, .flags = CONF_REQUIRED | CONF_SECRET,
+	.offset = SHARED(secret_key), .help = "signs user tokens (HS256)"};
+static const struct conf_setting service_key = {
+	.name = "SERVICE_KEY", .type = CONF_KEY, .flags = CONF_REQUIRED | CONF_SECRET,
+	.offset = SHARED(service_key), .help = "X-Service-Key of calls between services"};
+static const struct conf_setting service_timeout = {
+	.name = "SERVICE_TIMEOUT_MS", .type = CONF_INT, .def = "2000", .min = 50, .max = 60000,
+	.offset = SHARED(service_timeout_ms), .help = "hard timeout of a call to a peer"};
+/* clang-format on */
 
 struct reader {
 	conf_getenv_fn get;
 	struct buf *errors;
 	int bad;
 };
+
+const char *conf_getenv(const char *name)
+{
+	return getenv(name);
+}
 
 static void problem(struct reader *rd, const char *name, const char *why)
 {
@@ -34,152 +83,249 @@ static const char *raw(struct reader *rd, const char *name)
 	return v && *v ? v : NULL;
 }
 
-static char *str(struct reader *rd, const char *name, const char *def, int required)
+static int *int_at(void *base, const struct conf_setting *s)
 {
-	const char *v = raw(rd, name);
-
-	if (v == NULL && required)
-		problem(rd, name, "is required");
-	if (v == NULL)
-		return def ? xstrdup(def) : NULL;
-	return xstrdup(v);
+	return (int *)((char *)base + s->offset);
 }
 
-static int num(struct reader *rd, const char *name, int def, int min, int max)
+static char **text_at(void *base, const struct conf_setting *s)
 {
-	const char *v = raw(rd, name);
+	return (char **)((char *)base + s->offset);
+}
+
+static void read_int(struct reader *rd, const struct conf_setting *s, const char *v, void *base)
+{
 	int64_t n;
+	char why[96];
 
-	if (v == NULL)
-		return def;
-	if (field_parse_int64(v, min, max, &n) < 0) {
-		char why[96];
-		snprintf(why, sizeof(why), "must be a whole number from %d to %d", min, max);
-		problem(rd, name, why);
-		return def;
-	}
-	return (int)n;
-}
-
-static void check_key(struct reader *rd, const char *name, const char *key)
-{
-	if (key == NULL)
+	if (field_parse_int64(v, s->min, s->max, &n) == 0) {
+		*int_at(base, s) = (int)n;
 		return;
-	if (strlen(key) < KEY_MIN)
-		problem(rd, name, "must be at least 32 bytes");
-	if (strcmp(key, SEED_PLACEHOLDER) == 0)
-		problem(rd, name, "is the published placeholder; generate a secret");
+	}
+	snprintf(why, sizeof(why), "must be a whole number from %lld to %lld", (long long)s->min,
+	         (long long)s->max);
+	problem(rd, s->name, why);
 }
 
-static int default_workers(void)
+static void read_enum(struct reader *rd, const struct conf_setting *s, const char *v, void *base)
 {
+	struct buf why;
+
+	for (int i = 0; s->values[i]; i++)
+		if (strcasecmp(v, s->values[i]) == 0) {
+			*int_at(base, s) = i;
+			return;
+		}
+	buf_init(&why);
+	buf_adds(&why, "must be ");
+	for (int i = 0; s->values[i]; i++)
+		buf_printf(&why, "%s%s",
+		           i == 0             ? ""
+		           : s->values[i + 1] ? ", "
+		                              : " or ",
+		           s->values[i]);
+	problem(rd, s->name, buf_str(&why));
+	buf_release(&why);
+}
+
+static const char *text_problem(const struct conf_setting *s, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (s->type == CONF_URL && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+		return "must start with http:// or https://";
+	if (s->type == CONF_KEY && n < KEY_MIN)
+		return "must be at least 32 bytes";
+	if (s->type == CONF_KEY && strcmp(v, SEED_PLACEHOLDER) == 0)
+		return "is the published placeholder; generate a secret";
+	if (s->max > 0 && ((int64_t)n < s->min || (int64_t)n > s->max))
+		return "has the wrong length";
+	return NULL;
+}
+
+static void read_text(struct reader *rd, const struct conf_setting *s, const char *v, void *base)
+{
+	const char *why = text_problem(s, v);
+
+	if (why == NULL && s->check)
+		why = s->check(v);
+	if (why)
+		problem(rd, s->name, why);
+	free(*text_at(base, s));
+	*text_at(base, s) = xstrdup(v);
+}
+
+/* Read one setting into base; its default when unset. */
+static void read_setting(struct reader *rd, const struct conf_setting *s, void *base)
+{
+	const char *v = raw(rd, s->name);
+
+	if (v == NULL && (s->flags & CONF_REQUIRED))
+		problem(rd, s->name, "is required");
+	if (v == NULL)
+		v = s->def;
+	if (v == NULL)
+		return;
+	switch (s->type) {
+	case CONF_INT:
+		read_int(rd, s, v, base);
+		break;
+	case CONF_ENUM:
+		read_enum(rd, s, v, base);
+		break;
+	default:
+		read_text(rd, s, v, base);
+	}
+}
+
+static void read_table(struct reader *rd, const struct conf_setting *t, void *base)
+{
+	for (; t && t->name; t++)
+		read_setting(rd, t, base);
+}
+
+static int route_flags(const struct service *svc)
+{
+	int flags = 0;
+
+	for (const struct route *r = svc->routes; r && r->method; r++)
+		flags |= r->flags;
+	return flags;
+}
+
+static int needs_secret_key(const struct service *svc)
+{
+	return (route_flags(svc) & (ROUTE_USER | ROUTE_ADMIN)) != 0;
+}
+
+static int needs_service_key(const struct service *svc)
+{
+	return (route_flags(svc) & ROUTE_SERVICE) || (svc->peers && svc->peers[0].name);
+}
+
+static int has_peers(const struct service *svc)
+{
+	return svc->peers && svc->peers[0].name;
+}
+
+static void defaults(struct conf *c, const struct service *svc)
+{
+	char text[256];
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	return cores > 0 ? (int)(cores * 2) : 4;
+
+	snprintf(text, sizeof(text), "unix:/run/flightops/%s.sock", svc->name);
+	c->listen = xstrdup(text);
+	snprintf(text, sizeof(text), "sql/%s", svc->name);
+	c->migrations_dir = xstrdup(text);
+	c->workers = cores > 0 ? (int)(cores * 2) : 4;
 }
 
-static void read_admin(struct reader *rd, struct conf *c)
+static void read_peers(struct reader *rd, struct conf *c, const struct service *svc)
 {
-	c->admin_username = str(rd, "ADMIN_USERNAME", NULL, 0);
-	c->admin_password = str(rd, "ADMIN_PASSWORD", NULL, 0);
-	c->admin_email = str(rd, "ADMIN_EMAIL", "admin@example.com", 0);
-	if (c->admin_username && c->admin_password == NULL)
-		problem(rd, "ADMIN_PASSWORD", "is required when ADMIN_USERNAME is set");
-	if (c->admin_password && (strlen(c->admin_password) < 8 || strlen(c->admin_password) > 72))
-		problem(rd, "ADMIN_PASSWORD", "must be 8 to 72 bytes");
+	int n = 0;
+
+	while (svc->peers[n].name)
+		n++;
+	c->peers = svc->peers;
+	c->peer_urls = xcalloc((size_t)n + 1, sizeof(*c->peer_urls));
+	for (int i = 0; i < n; i++) {
+		struct conf_setting s = {
+		        .name = svc->peers[i].setting, .type = CONF_URL, .def = svc->peers[i].def};
+		char *url = NULL;
+		read_setting(rd, &s, &url);
+		c->peer_urls[i] = url;
+	}
 }
 
-static char *url(struct reader *rd, const char *name, const char *def)
-{
-	char *v = str(rd, name, def, 0);
-
-	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
-		problem(rd, name, "must start with http:// or https://");
-	return v;
-}
-
-static void read_services(struct reader *rd, struct conf *c)
-{
-	c->users_url = url(rd, "USERS_URL", "http://127.0.0.1:8000");
-	c->flights_url = url(rd, "FLIGHTS_URL", "http://127.0.0.1:8001");
-	c->bookings_url = url(rd, "BOOKINGS_URL", "http://127.0.0.1:8002");
-	c->payments_url = url(rd, "PAYMENTS_URL", "http://127.0.0.1:8003");
-	c->notifications_url = url(rd, "NOTIFICATIONS_URL", "http://127.0.0.1:8004");
-	c->service_timeout_ms = num(rd, "SERVICE_TIMEOUT_MS", 2000, 50, 60000);
-	c->booking_hold_seconds = num(rd, "BOOKING_HOLD_SECONDS", 600, 1, 86400);
-	c->max_active_holds = num(rd, "MAX_ACTIVE_HOLDS", 9, 1, 1000);
-	c->gateway_latency_ms = num(rd, "GATEWAY_LATENCY_MS", 100, 0, 60000);
-}
-
-static void read_mail(struct reader *rd, struct conf *c)
-{
-	c->smtp_server = str(rd, "SMTP_SERVER", "127.0.0.1", 0);
-	c->smtp_port = num(rd, "SMTP_PORT", 25, 1, 65535);
-	c->smtp_username = str(rd, "SMTP_USERNAME", NULL, 0);
-	c->smtp_password = str(rd, "SMTP_PASSWORD", NULL, 0);
-	c->smtp_from = str(rd, "SMTP_FROM", "no-reply@flightops.local", 0);
-	if (strchr(c->smtp_from, '@') == NULL || strpbrk(c->smtp_from, "\r\n<> "))
-		problem(rd, "SMTP_FROM", "must be a bare address like no-reply@example.com");
-	c->mail_max_attempts = num(rd, "MAIL_MAX_ATTEMPTS", 8, 1, 100);
-	c->mailer_poll_ms = num(rd, "MAILER_POLL_MS", 2000, 50, 600000);
-}
-
-int conf_load(struct conf *c, const char *service, conf_getenv_fn get, struct buf *errors)
+int conf_load(struct conf *c, const struct service *svc, conf_getenv_fn get, struct buf *errors)
 {
 	struct reader rd = {get, errors, 0};
-	char path[256];
 
 	memset(c, 0, sizeof(*c));
-	c->service = service;
-	snprintf(path, sizeof(path), "unix:/run/flightops/%s.sock", service);
-	c->listen = str(&rd, "LISTEN", path, 0);
-	c->workers = num(&rd, "WORKERS", default_workers(), 1, 256);
-	c->max_requests = num(&rd, "MAX_REQUESTS", 10000, 1, INT_MAX);
-	c->database_url = str(&rd, "DATABASE_URL", NULL, 1);
-	c->redis_url = str(&rd, "REDIS_URL", "redis://127.0.0.1:6379/0", 0);
-	c->secret_key = str(&rd, "SECRET_KEY", NULL, 1);
-	c->service_key = str(&rd, "SERVICE_KEY", NULL, 1);
-	check_key(&rd, "SECRET_KEY", c->secret_key);
-	check_key(&rd, "SERVICE_KEY", c->service_key);
+	c->service = svc->name;
+	defaults(c, svc);
+	read_table(&rd, shared, c);
+	if (needs_secret_key(svc))
+		read_setting(&rd, &secret_key, c);
+	if (needs_service_key(svc))
+		read_setting(&rd, &service_key, c);
 	if (c->secret_key && c->service_key && strcmp(c->secret_key, c->service_key) == 0)
 		problem(&rd, "SERVICE_KEY", "must differ from SECRET_KEY");
-	c->access_token_minutes = num(&rd, "ACCESS_TOKEN_MINUTES", 30, 1, 24 * 60);
-	read_admin(&rd, c);
-	snprintf(path, sizeof(path), "sql/%s", service);
-	c->migrations_dir = str(&rd, "MIGRATIONS_DIR", path, 0);
-	const char *lvl = raw(&rd, "LOG_LEVEL");
-	c->log_level = lvl ? log_level_parse(lvl) : LOG_LVL_INFO;
-	if (c->log_level < 0) {
-		problem(&rd, "LOG_LEVEL", "must be debug, info, warn or error");
-		c->log_level = LOG_LVL_INFO;
+	if (has_peers(svc)) {
+		read_setting(&rd, &service_timeout, c);
+		read_peers(&rd, c, svc);
 	}
-	c->body_max = (size_t)num(&rd, "BODY_MAX", 65536, 1024, 16 << 20);
-	c->login_max_failures = num(&rd, "LOGIN_MAX_FAILURES", 10, 1, 1000000);
-	c->login_window_seconds = num(&rd, "LOGIN_WINDOW_SECONDS", 300, 1, 86400);
-	c->db_timeout_ms = num(&rd, "DB_TIMEOUT_MS", 5000, 100, 600000);
-	read_services(&rd, c);
-	read_mail(&rd, c);
+	read_table(&rd, svc->settings, svc->settings_data);
+	if (svc->check && svc->settings_data) {
+		size_t before = errors->len;
+		svc->check(svc->settings_data, errors);
+		rd.bad |= errors->len != before;
+	}
 	return rd.bad ? -1 : 0;
 }
 
-void conf_release(struct conf *c)
+static void release_table(const struct conf_setting *t, void *base)
 {
-	free(c->listen);
-	free(c->database_url);
-	free(c->redis_url);
+	for (; base && t && t->name; t++) {
+		if (t->type == CONF_INT || t->type == CONF_ENUM) {
+			*int_at(base, t) = 0;
+			continue;
+		}
+		free(*text_at(base, t));
+		*text_at(base, t) = NULL;
+	}
+}
+
+void conf_release(struct conf *c, const struct service *svc)
+{
+	release_table(shared, c);
 	free(c->secret_key);
 	free(c->service_key);
-	free(c->admin_username);
-	free(c->admin_password);
-	free(c->admin_email);
-	free(c->migrations_dir);
-	free(c->users_url);
-	free(c->flights_url);
-	free(c->bookings_url);
-	free(c->payments_url);
-	free(c->notifications_url);
-	free(c->smtp_server);
-	free(c->smtp_username);
-	free(c->smtp_password);
-	free(c->smtp_from);
+	for (int i = 0; c->peer_urls && c->peers[i].name; i++)
+		free(c->peer_urls[i]);
+	free(c->peer_urls);
+	if (svc)
+		release_table(svc->settings, svc->settings_data);
 	memset(c, 0, sizeof(*c));
+}
+
+static void describe_one(struct buf *out, const struct conf_setting *s)
+{
+	buf_printf(out, "%s\t%s\t%s\t%s\t%s\n", s->name,
+	           s->flags & CONF_SECRET ? "secret" : "plain",
+	           s->flags & CONF_REQUIRED ? "required" : "optional", s->def ? s->def : "-",
+	           s->help ? s->help : "");
+}
+
+void conf_describe(const struct service *svc, struct buf *out)
+{
+	for (const struct conf_setting *s = shared; s->name; s++)
+		describe_one(out, s);
+	if (needs_secret_key(svc))
+		describe_one(out, &secret_key);
+	if (needs_service_key(svc))
+		describe_one(out, &service_key);
+	if (has_peers(svc)) {
+		describe_one(out, &service_timeout);
+		for (const struct conf_peer *p = svc->peers; p->name; p++)
+			buf_printf(out, "%s\tplain\toptional\t%s\twhere the %s service answers\n",
+			           p->setting, p->def ? p->def : "-", p->name);
+	}
+	for (const struct conf_setting *s = svc->settings; s && s->name; s++)
+		describe_one(out, s);
+}
+
+const char *conf_peer_url(const struct conf *c, const char *name)
+{
+	for (int i = 0; c->peers && c->peers[i].name; i++)
+		if (strcmp(c->peers[i].name, name) == 0)
+			return c->peer_urls[i];
+	return NULL;
+}
+
+const char *conf_check_address(const char *value)
+{
+	if (strchr(value, '@') == NULL || strpbrk(value, "\r\n<> "))
+		return "must be a bare address like no-reply@example.com";
+	return NULL;
 }

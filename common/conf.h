@@ -1,56 +1,93 @@
-/* conf.h - configuration read from the environment once, at start-up.
- * No other module calls getenv(). */
+/* conf.h - settings, read from the environment once, at start-up. The
+ * ones every pool has are struct conf; a service declares its own in a
+ * table of struct conf_setting next to its route table (see service.h),
+ * and its peers (the services it calls) as name -> URL setting. A pool
+ * reads, checks and receives only those: a bad SMTP_FROM stops the
+ * mailer, not the bookings pool. No other module calls getenv(). */
 #ifndef FO_CONF_H
 #define FO_CONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
+struct service;
+
+enum conf_type {
+	CONF_INT,  /* int member; min..max */
+	CONF_TEXT, /* char * member (allocated); min..max bytes when max > 0 */
+	CONF_URL,  /* char * member: http:// or https:// */
+	CONF_KEY,  /* char * member: a secret key, >= 32 bytes, not the seed's placeholder */
+	CONF_ENUM, /* int member: the index of the value in values */
+};
+
+#define CONF_REQUIRED 1 /* no default: the pool refuses to start without it */
+#define CONF_SECRET   2 /* kept out of logs and command lines; a secrets file holds it */
+
+/* One setting of a service: the environment variable name, its type and
+ * bounds, and where its value goes in the service's settings struct. */
+struct conf_setting {
+	const char *name;
+	enum conf_type type;
+	int flags;
+	const char *def; /* default as text; NULL = none (the member stays NULL/0) */
+	int64_t min, max;
+	const char *const *values; /* CONF_ENUM: NULL-terminated */
+	size_t offset;             /* offsetof(struct <svc>_settings, member) */
+	/* Optional: NULL when value is fine, else what is wrong with it. */
+	const char *(*check)(const char *value);
+	const char *help; /* one line: what it means */
+};
+
+/* A service this one calls: its name (as outbox rows and calls name it),
+ * the setting holding its URL and that setting's default. */
+struct conf_peer {
+	const char *name;
+	const char *setting;
+	const char *def;
+};
+
 struct conf {
-	const char *service;      /* "users", "flights", ... (from the binary) */
-	char *listen;             /* LISTEN: "unix:/path.sock" or "host:port" */
-	int workers;              /* WORKERS, default 2 per core */
-	int max_requests;         /* MAX_REQUESTS a child serves before it is replaced */
-	char *database_url;       /* DATABASE_URL (required) */
-	char *redis_url;          /* REDIS_URL, default redis://127.0.0.1:6379/0 */
-	char *secret_key;         /* SECRET_KEY, >= 32 bytes, signs user tokens */
-	char *service_key;        /* SERVICE_KEY, >= 32 bytes, internal calls */
-	int access_token_minutes; /* ACCESS_TOKEN_MINUTES, default 30 */
-	char *admin_username;     /* ADMIN_USERNAME (optional) */
-	char *admin_password;     /* ADMIN_PASSWORD */
-	char *admin_email;        /* ADMIN_EMAIL */
-	char *migrations_dir;     /* MIGRATIONS_DIR, default sql/<service> */
-	int log_level;            /* LOG_LEVEL: debug|info|warn|error */
-	size_t body_max;          /* BODY_MAX bytes, default 65536 */
-	int login_max_failures;   /* LOGIN_MAX_FAILURES per username per window */
-	int login_window_seconds; /* LOGIN_WINDOW_SECONDS */
-	int db_timeout_ms;        /* DB_TIMEOUT_MS: connect and statement timeout */
-	/* where the other services answer (their own ports, not the gateway) */
-	char *users_url;          /* USERS_URL, default http://127.0.0.1:8000 */
-	char *flights_url;        /* FLIGHTS_URL, default http://127.0.0.1:8001 */
-	char *bookings_url;       /* BOOKINGS_URL, default http://127.0.0.1:8002 */
-	char *payments_url;       /* PAYMENTS_URL, default http://127.0.0.1:8003 */
-	char *notifications_url;  /* NOTIFICATIONS_URL, default http://127.0.0.1:8004 */
-	int service_timeout_ms;   /* SERVICE_TIMEOUT_MS for calls between services */
-	int booking_hold_seconds; /* BOOKING_HOLD_SECONDS, default 600 */
-	int max_active_holds;     /* MAX_ACTIVE_HOLDS pending bookings per user, default 9 */
-	int gateway_latency_ms;   /* GATEWAY_LATENCY_MS of the payment simulator, default 100 */
-	char *smtp_server;        /* SMTP_SERVER, default 127.0.0.1 */
-	int smtp_port;            /* SMTP_PORT, default 25 */
-	char *smtp_username;      /* SMTP_USERNAME (optional) */
-	char *smtp_password;      /* SMTP_PASSWORD (optional) */
-	char *smtp_from;          /* SMTP_FROM, default no-reply@flightops.local */
-	int mail_max_attempts;    /* MAIL_MAX_ATTEMPTS before a notification fails, default 8 */
-	int mailer_poll_ms;       /* MAILER_POLL_MS between polls when not woken, default 2000 */
+	const char *service;    /* "users", "flights", ... (from the binary) */
+	char *listen;           /* LISTEN: "unix:/path.sock" or "host:port" */
+	int workers;            /* WORKERS, default 2 per core */
+	int max_requests;       /* MAX_REQUESTS a child serves before it is replaced */
+	char *database_url;     /* DATABASE_URL (required) */
+	char *redis_url;        /* REDIS_URL, default redis://127.0.0.1:6379/0 */
+	char *secret_key;       /* SECRET_KEY: signs user tokens; NULL where no route takes one */
+	char *service_key;      /* SERVICE_KEY: internal calls; NULL where none are made or taken */
+	char *migrations_dir;   /* MIGRATIONS_DIR, default sql/<service> */
+	int log_level;          /* LOG_LEVEL: debug|info|warn|error */
+	int body_max;           /* BODY_MAX bytes, default 65536 */
+	int db_timeout_ms;      /* DB_TIMEOUT_MS: connect and statement timeout */
+	int service_timeout_ms; /* SERVICE_TIMEOUT_MS for calls to peers */
+	const struct conf_peer *peers; /* the service's peers, NULL-terminated (may be NULL) */
+	char **peer_urls;              /* peer_urls[i]: the URL of peers[i] */
 };
 
 typedef const char *(*conf_getenv_fn)(const char *name);
+/* The process environment (getenv): what a pool passes to conf_load. */
+const char *conf_getenv(const char *name);
 
-/* Fill c from get (getenv in production) with defaults for what is unset.
- * Returns 0, or -1 with every problem appended to errors, one per line.
- * Strings are allocated; release them with conf_release. */
-int conf_load(struct conf *c, const char *service, conf_getenv_fn get, struct buf *errors);
-void conf_release(struct conf *c);
+/* Fill c with the shared settings and svc's own (into svc->settings_data)
+ * and peers, from get (getenv in production), with defaults for what is
+ * unset. SECRET_KEY is read only when a route takes a user token,
+ * SERVICE_KEY only when a route takes the service credential or the
+ * service has peers. Returns 0, or -1 with every problem appended to
+ * errors, one "NAME: problem" per line. Release with conf_release. */
+int conf_load(struct conf *c, const struct service *svc, conf_getenv_fn get, struct buf *errors);
+/* Free what conf_load allocated in c and in svc->settings_data. */
+void conf_release(struct conf *c, const struct service *svc);
+
+/* Each setting svc reads, one line each: "NAME\tsecret|plain\trequired|
+ * optional\tdefault\thelp" (default "-" when none). */
+void conf_describe(const struct service *svc, struct buf *out);
+
+/* The URL of peer name, or NULL when the service did not declare it. */
+const char *conf_peer_url(const struct conf *c, const char *name);
+
+/* Checks for CONF_TEXT settings: NULL when fine, else the problem. */
+const char *conf_check_address(const char *value); /* a bare e-mail address */
 
 #endif

@@ -58,13 +58,14 @@ static void drop(struct db *d)
 
 static int connect_now(struct db *d)
 {
-	char timeout[16], options[64];
+	char timeout[16], options[96];
 	const char *keys[] = {"dbname",     "connect_timeout",  "options",
 	                      "keepalives", "application_name", NULL};
 	const char *vals[] = {d->url, timeout, options, "1", "flightops", NULL};
 
 	snprintf(timeout, sizeof(timeout), "%d", d->timeout_ms < 2000 ? 2 : d->timeout_ms / 1000);
-	snprintf(options, sizeof(options), "-c statement_timeout=%d", d->timeout_ms);
+	snprintf(options, sizeof(options), "-c statement_timeout=%d -c client_min_messages=warning",
+	         d->timeout_ms);
 	d->conn = PQconnectdbParams(keys, vals, 1);
 	if (d->conn && PQstatus(d->conn) == CONNECTION_OK)
 		return 0;
@@ -155,6 +156,29 @@ PGresult *db_exec(struct db *d, const char *sql, int n, const char *const *param
 	return NULL;
 }
 
+PGresult *db_exec_args(struct db *d, const char *sql, const struct db_arg *args, int n)
+{
+	char nums[DB_ARGS_MAX][24];
+	const char *p[DB_ARGS_MAX];
+
+	if (n > DB_ARGS_MAX)
+		abort(); /* a programming error, caught by the first test that runs it */
+	for (int i = 0; i < n; i++) {
+		p[i] = args[i].kind == DB_ARG_TEXT ? args[i].text : NULL;
+		if (args[i].kind == DB_ARG_INT) {
+			db_fmt_int(nums[i], sizeof(nums[i]), args[i].num);
+			p[i] = nums[i];
+		}
+	}
+	return db_exec(d, sql, n, p);
+}
+
+enum store_status db_do(PGresult *res)
+{
+	PQclear(res);
+	return res ? STORE_OK : STORE_ERROR;
+}
+
 int db_run(struct db *d, const char *sql)
 {
 	PGresult *res = db_exec(d, sql, 0, NULL);
@@ -190,6 +214,16 @@ void db_text(char *dst, size_t len, const PGresult *res, int row, int col)
 	snprintf(dst, len, "%s", PQgetvalue(res, row, col));
 }
 
+int64_t db_next_int(struct db_row *c)
+{
+	return db_int(c->res, c->row, c->col++);
+}
+
+void db_next_text(struct db_row *c, char *dst, size_t len)
+{
+	db_text(dst, len, c->res, c->row, c->col++);
+}
+
 void db_fmt_int(char *out, size_t len, int64_t v)
 {
 	snprintf(out, len, "%" PRId64, v);
@@ -219,6 +253,23 @@ enum store_status db_all(PGresult *res, db_row_fn read, size_t size, void **out,
 	PQclear(res);
 	*out = rows;
 	return STORE_OK;
+}
+
+enum store_status db_page(PGresult *res, db_row_fn read, size_t size, void **out, int *n,
+                          int64_t *total)
+{
+	*total = 0;
+	if (res && PQntuples(res) > 0) {
+		*total = db_int(res, 0, PQnfields(res) - 1);
+		if (PQgetisnull(res, 0, 0)) {
+			PQclear(res);
+			res = NULL;
+			*out = xcalloc(1, size);
+			*n = 0;
+			return STORE_OK;
+		}
+	}
+	return db_all(res, read, size, out, n);
 }
 
 static int is_migration(const struct dirent *e)
@@ -255,11 +306,11 @@ static int applied(struct db *d, const char *version)
 	return found;
 }
 
-/* Run one migration file and record it, in one transaction. */
-static int apply(struct db *d, const char *dir, const char *file)
+/* Run one migration file and record it as version, in one transaction. */
+static int apply(struct db *d, const char *dir, const char *file, const char *version)
 {
 	struct buf path, sql;
-	const char *p[] = {file};
+	const char *p[] = {version};
 	int rc = -1;
 
 	buf_init(&path);
@@ -294,42 +345,73 @@ out:
 	return rc;
 }
 
-static int apply_all(struct db *d, const char *dir, struct dirent **list, int n)
-{
-	int count = 0;
-
-	for (int i = 0; i < n; i++) {
-		int done = applied(d, list[i]->d_name);
-		if (done < 0)
-			return -1;
-		if (done)
-			continue;
-		if (apply(d, dir, list[i]->d_name) < 0)
-			return -1;
-		count++;
-	}
-	return count;
-}
-
-int db_migrate(struct db *d, const char *dir)
+/* Apply the files of dir not yet recorded; each is recorded as
+ * prefix + file name. The number applied, or -1. */
+static int apply_dir(struct db *d, const char *dir, const char *prefix)
 {
 	struct dirent **list = NULL;
-	int n = scandir(dir, &list, is_migration, alphasort);
-	int rc = -1;
+	int n = scandir(dir, &list, is_migration, alphasort), count = 0;
+	struct buf version;
 
 	if (n < 0) {
 		log_error("cannot read migrations folder", "dir", dir);
 		return -1;
 	}
-	if (db_run(d, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")") < 0)
-		goto out;
-	if (db_run(d, "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
-	              "applied_at timestamptz NOT NULL DEFAULT now())") == 0)
-		rc = apply_all(d, dir, list, n);
-	db_run(d, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");
-out:
+	buf_init(&version);
+	for (int i = 0; i < n && count >= 0; i++) {
+		buf_reset(&version);
+		buf_printf(&version, "%s%s", prefix, list[i]->d_name);
+		int done = applied(d, buf_str(&version));
+		if (done == 0)
+			done = apply(d, dir, list[i]->d_name, buf_str(&version)) < 0 ? -1 : 0;
+		count = done < 0 ? -1 : count + (done == 0);
+	}
 	for (int i = 0; i < n; i++)
 		free(list[i]);
 	free(list);
+	buf_release(&version);
+	return count;
+}
+
+/* The shared schemas, then dir: the number applied, or -1. */
+static int apply_every(struct db *d, const char *dir, const char *const *schemas)
+{
+	struct buf path, prefix;
+	int count = 0;
+
+	buf_init(&path);
+	buf_init(&prefix);
+	for (int i = 0; schemas && schemas[i] && count >= 0; i++) {
+		buf_reset(&path);
+		buf_reset(&prefix);
+		buf_printf(&path, "%s/../shared/%s", dir, schemas[i]);
+		buf_printf(&prefix, "%s/", schemas[i]);
+		int n = apply_dir(d, buf_str(&path), buf_str(&prefix));
+		count = n < 0 ? -1 : count + n;
+	}
+	if (count >= 0) {
+		int n = apply_dir(d, dir, "");
+		count = n < 0 ? -1 : count + n;
+	}
+	buf_release(&path);
+	buf_release(&prefix);
+	return count;
+}
+
+int db_migrate_all(struct db *d, const char *dir, const char *const *schemas)
+{
+	int rc = -1;
+
+	if (db_run(d, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")") < 0)
+		return -1;
+	if (db_run(d, "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
+	              "applied_at timestamptz NOT NULL DEFAULT now())") == 0)
+		rc = apply_every(d, dir, schemas);
+	db_run(d, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");
 	return rc;
+}
+
+int db_migrate(struct db *d, const char *dir)
+{
+	return db_migrate_all(d, dir, NULL);
 }

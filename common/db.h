@@ -22,6 +22,29 @@ void db_free(struct db *d);
  * status PGRES_TUPLES_OK or PGRES_COMMAND_OK, to PQclear; or NULL on error,
  * with db_sqlstate() telling why ("" when the server was unreachable). */
 PGresult *db_exec(struct db *d, const char *sql, int n, const char *const *params);
+/* A typed parameter of db_query: its value as text, an integer (sent
+ * as text), or SQL NULL. */
+struct db_arg {
+	enum { DB_ARG_TEXT, DB_ARG_INT, DB_ARG_NULL } kind;
+	const char *text;
+	int64_t num;
+};
+#define DB_TEXT(v) ((struct db_arg){.kind = DB_ARG_TEXT, .text = (v)}) /* NULL: SQL NULL */
+#define DB_INT(v)  ((struct db_arg){.kind = DB_ARG_INT, .num = (int64_t)(v)})
+/* An id that may be absent: 0 is SQL NULL. */
+#define DB_ID(v)    ((v) ? DB_INT(v) : (struct db_arg){.kind = DB_ARG_NULL})
+#define DB_ARGS_MAX 16
+
+/* db_exec with typed parameters: a store states its SQL and its values,
+ *   db_query(db, "SELECT ... WHERE id = $1 AND owner = $2", DB_INT(id), DB_INT(owner))
+ * At least one parameter, at most DB_ARGS_MAX; use db_exec for none. */
+#define db_query(db, sql, ...)                                                                     \
+	db_exec_args(db, sql, (const struct db_arg[]){__VA_ARGS__},                                \
+	             (int)(sizeof((const struct db_arg[]){__VA_ARGS__}) / sizeof(struct db_arg)))
+PGresult *db_exec_args(struct db *d, const char *sql, const struct db_arg *args, int n);
+/* Run a statement whose rows do not matter: STORE_OK or STORE_ERROR. */
+enum store_status db_do(PGresult *res);
+
 /* Run constant sql (no parameters); 0 or -1. For BEGIN/COMMIT/ROLLBACK:
  * while a transaction is open a lost connection is not retried. */
 int db_run(struct db *d, const char *sql);
@@ -38,6 +61,22 @@ void db_text(char *dst, size_t len, const PGresult *res, int row, int col);
 /* Format v as a parameter into out (>= 21 bytes). */
 void db_fmt_int(char *out, size_t len, int64_t v);
 
+/* Reading a row column after column, so a row reader names fields, not
+ * column numbers:
+ *   struct db_row c = DB_ROW(res, row);
+ *   b->id = db_next_int(&c);
+ *   DB_NEXT_TEXT(&c, b->reference);                                    */
+struct db_row {
+	const PGresult *res;
+	int row, col;
+};
+#define DB_ROW(res, row) ((struct db_row){(res), (row), 0})
+/* The next column as an int64 (0 when NULL or not a number). */
+int64_t db_next_int(struct db_row *c);
+/* The next column copied into dst (size len, truncated, "" when NULL). */
+void db_next_text(struct db_row *c, char *dst, size_t len);
+#define DB_NEXT_TEXT(c, array) db_next_text((c), (array), sizeof(array))
+
 /* Copy row `row` of res into the struct at out. */
 typedef void (*db_row_fn)(const PGresult *res, int row, void *out);
 /* The first row of res read into out: STORE_OK, STORE_NOT_FOUND (no row)
@@ -47,9 +86,27 @@ enum store_status db_one(PGresult *res, db_row_fn read, void *out);
  * structs of size bytes: STORE_OK or STORE_ERROR. Clears res. */
 enum store_status db_all(PGresult *res, db_row_fn read, size_t size, void **out, int *n);
 
+/* A page of a list and the count of every matching row, in one
+ * statement. cte is "SELECT <columns, id first> FROM ... WHERE ...",
+ * order its ORDER BY, limit and offset the parameters ("$4", "$5"). The
+ * statement always answers one row at least: the total is its last
+ * column; a page with no rows has NULL in the first column. */
+#define DB_PAGE_SQL(cte, order, limit, offset)                                                     \
+	"WITH m AS (" cte ") SELECT p.*, t.total FROM (SELECT count(*) AS total FROM m) t "        \
+	"LEFT JOIN LATERAL (SELECT * FROM m " order " LIMIT " limit " OFFSET " offset ") p "       \
+	"ON true"
+/* The rows of a DB_PAGE_SQL result read like db_all, and the total:
+ * STORE_OK or STORE_ERROR. Clears res. */
+enum store_status db_page(PGresult *res, db_row_fn read, size_t size, void **out, int *n,
+                          int64_t *total);
+
 /* Apply sql/<service>/NNN_*.sql files not yet in schema_migrations, in
  * name order, each in its own transaction, under an advisory lock.
  * Returns the number applied, or -1 (logged). */
 int db_migrate(struct db *d, const char *dir);
+/* Apply the shared schemas named in schemas (NULL-terminated, may be
+ * NULL), each from sql/shared/<name>/ next to dir, then dir itself, as
+ * db_migrate does. A shared file is recorded as "<name>/<file>". */
+int db_migrate_all(struct db *d, const char *dir, const char *const *schemas);
 
 #endif

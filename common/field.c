@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "field.h"
 #include "form.h"
 
@@ -288,6 +289,62 @@ int field_query_int64(const char *query, const char *name, int64_t min, int64_t 
 	if (check_range("query", name, n, min, max, e) < 0)
 		return -1;
 	*out = n;
+	return 1;
+}
+
+#define ENUM_INPUT_MAX 64
+
+/* "Input should be 'a', 'b' or 'c'" for values into out. */
+static void enum_message(const char *const *values, struct buf *out)
+{
+	buf_adds(out, "Input should be ");
+	for (int i = 0; values[i]; i++)
+		buf_printf(out, "%s'%s'", i == 0 ? "" : values[i + 1] ? ", " : " or ", values[i]);
+}
+
+/* The index of s in values, or -1 after adding the enum error. */
+static int enum_index(const char *s, const char *const *values, const char *where, const char *name,
+                      struct field_errors *e)
+{
+	struct buf msg;
+
+	for (int i = 0; values[i]; i++)
+		if (strcmp(s, values[i]) == 0)
+			return i;
+	buf_init(&msg);
+	enum_message(values, &msg);
+	field_error_add(e, where, name, buf_str(&msg), "enum");
+	buf_release(&msg);
+	return -1;
+}
+
+int field_enum(struct json_object *obj, const char *name, const char *const *values,
+               enum field_need need, int *index, struct field_errors *e)
+{
+	const char *s = NULL;
+	int rc = field_str(obj, name, 1, ENUM_INPUT_MAX, need, &s, e);
+
+	if (rc <= 0)
+		return rc;
+	int i = enum_index(s, values, "body", name, e);
+	if (i < 0)
+		return -1;
+	*index = i;
+	return 1;
+}
+
+int field_query_enum(const char *query, const char *name, const char *const *values,
+                     enum field_need need, int *index, struct field_errors *e)
+{
+	char v[ENUM_INPUT_MAX + 1];
+	int rc = field_query_str(query, name, 1, ENUM_INPUT_MAX, v, sizeof(v), need, e);
+
+	if (rc <= 0)
+		return rc;
+	int i = enum_index(v, values, "query", name, e);
+	if (i < 0)
+		return -1;
+	*index = i;
 	return 1;
 }
 

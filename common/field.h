@@ -47,6 +47,14 @@ int field_query_str(const char *query, const char *name, size_t min, size_t max,
 int field_query_int64(const char *query, const char *name, int64_t min, int64_t max,
                       enum field_need need, int64_t *out, struct field_errors *e);
 
+/* A string that must be one of values (NULL-terminated): *index is its
+ * position. Anything else is the contract's "enum" error ("Input should
+ * be 'a', 'b' or 'c'"). */
+int field_enum(struct json_object *obj, const char *name, const char *const *values,
+               enum field_need need, int *index, struct field_errors *e);
+int field_query_enum(const char *query, const char *name, const char *const *values,
+                     enum field_need need, int *index, struct field_errors *e);
+
 /* Paging: limit (default 50, 1..200) and offset (alias skip, >= 0). */
 int field_query_paging(const char *query, int64_t *limit, int64_t *offset, struct field_errors *e);
 

@@ -34,31 +34,30 @@ void idem_prune(struct db *db)
 static enum idem_result begin(struct db *db, int64_t user_id, const char *key, const char *hash,
                               int *status, char **body)
 {
-	char user[24];
-	const char *p[] = {user, key, hash};
-
-	db_fmt_int(user, sizeof(user), user_id);
 	/* a new key, or one whose first run died long ago or aged out */
-	PGresult *res = db_exec(
-	        db,
-	        "INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
-	        "ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
-	        "status = NULL, body = NULL, created_at = now() "
-	        "WHERE idempotency_keys.created_at < now() - interval '24 hours' "
-	        "OR (idempotency_keys.status IS NULL "
-	        "AND idempotency_keys.created_at < now() - interval '60 seconds' "
-	        "AND idempotency_keys.request_hash = EXCLUDED.request_hash) RETURNING 1",
-	        3, p);
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
+		"ON CONFLICT (user_id, key) DO UPDATE "
+		"  SET request_hash = EXCLUDED.request_hash, status = NULL, body = NULL, "
+		"      created_at = now() "
+		"  WHERE idempotency_keys.created_at < now() - interval '24 hours' "
+		"     OR (idempotency_keys.status IS NULL "
+		"         AND idempotency_keys.created_at < now() - interval '60 seconds' "
+		"         AND idempotency_keys.request_hash = EXCLUDED.request_hash) "
+		"RETURNING 1",
+		DB_INT(user_id), DB_TEXT(key), DB_TEXT(hash));
+	/* clang-format on */
 	if (res == NULL)
 		return IDEM_ERROR;
 	int fresh = PQntuples(res) > 0;
 	PQclear(res);
 	if (fresh)
 		return IDEM_NEW;
-	res = db_exec(db,
-	              "SELECT request_hash, status, body FROM idempotency_keys "
-	              "WHERE user_id = $1 AND key = $2",
-	              2, p);
+	res = db_query(db,
+	               "SELECT request_hash, status, body FROM idempotency_keys "
+	               "WHERE user_id = $1 AND key = $2",
+	               DB_INT(user_id), DB_TEXT(key));
 	if (res == NULL || PQntuples(res) == 0) {
 		PQclear(res);
 		return IDEM_ERROR;
@@ -78,19 +77,14 @@ static enum idem_result begin(struct db *db, int64_t user_id, const char *key, c
 
 static void finish(struct db *db, int64_t user_id, const char *key, int status, const char *body)
 {
-	char user[24], sstatus[8];
-	const char *p[] = {user, key, sstatus, body};
-
-	db_fmt_int(user, sizeof(user), user_id);
-	snprintf(sstatus, sizeof(sstatus), "%d", status);
 	if (status >= 500)
-		PQclear(db_exec(db, "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-		                2, p));
+		PQclear(db_query(db, "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+		                 DB_INT(user_id), DB_TEXT(key)));
 	else
-		PQclear(db_exec(db,
-		                "UPDATE idempotency_keys SET status = $3, body = $4 "
-		                "WHERE user_id = $1 AND key = $2",
-		                4, p));
+		PQclear(db_query(db,
+		                 "UPDATE idempotency_keys SET status = $3, body = $4 "
+		                 "WHERE user_id = $1 AND key = $2",
+		                 DB_INT(user_id), DB_TEXT(key), DB_INT(status), DB_TEXT(body)));
 }
 
 void idem_hash(const void *data, size_t len, char *out, size_t outlen)
@@ -156,7 +150,7 @@ void idem_run(struct req *r, const char *hash, void (*fn)(struct req *r))
 		reply_error(r, 409, "A request with this Idempotency-Key is still being processed");
 		break;
 	default:
-		reply_error(r, 503, "Database unavailable");
+		reply_error(r, 503, REPLY_DB_DOWN);
 	}
 	free(body);
 }

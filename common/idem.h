@@ -2,7 +2,7 @@
  * the same user with the same body returns the first answer again for
  * 24 h; another body under the key is 422; a repeat while the first still
  * runs is 409). Kept in the service database's idempotency_keys table
- * (shape: sql/bookings/001_bookings.sql). */
+ * (sql/shared/idempotency/, in each service's `schemas`). */
 #ifndef FO_IDEM_H
 #define FO_IDEM_H
 
@@ -17,7 +17,8 @@ struct req;
  * hash names the request (idem_hash of its body, or of the fields that
  * matter when the body holds a secret). */
 void idem_run(struct req *r, const char *hash, void (*fn)(struct req *r));
-/* Hex FNV-1a of data plus its length, into out (>= 40 bytes). Not a
+/* Hex FNV-1a-style hash (its start value is kept as first deployed, so
+ * stored hashes stay valid) of data plus its length, into out (>= 40 bytes). Not a
  * secret-safe digest: never feed it a card number. */
 void idem_hash(const void *data, size_t len, char *out, size_t outlen);
 /* Forget keys older than 24 hours. */

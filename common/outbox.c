@@ -11,20 +11,20 @@
 
 #include "db.h"
 #include "http.h"
+#include "peer.h"
 #include "log.h"
 #include "outbox.h"
 #include "worker.h"
 
 #define LEASE "30 seconds"
 
-int outbox_add(struct db *db, const char *event_id, const char *service, const char *path,
+int outbox_add(struct db *db, const char *event_id, const char *peer, const char *path,
                const char *json)
 {
-	const char *p[] = {event_id, service, path, json};
-	PGresult *res = db_exec(db,
-	                        "INSERT INTO outbox (event_id, service, path, payload) "
-	                        "VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
-	                        4, p);
+	PGresult *res = db_query(db,
+	                         "INSERT INTO outbox (event_id, service, path, payload) "
+	                         "VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
+	                         DB_TEXT(event_id), DB_TEXT(peer), DB_TEXT(path), DB_TEXT(json));
 
 	PQclear(res);
 	return res ? 0 : -1;
@@ -46,89 +46,86 @@ int outbox_backoff(int attempts)
 	return attempts >= 7 ? 60 : 1 << (attempts - 1);
 }
 
-static const char *service_url(const struct conf *c, const char *service)
+static void record(struct worker *w, int64_t id, enum outbox_verdict v, int attempts, int status)
 {
-	if (strcmp(service, "users") == 0)
-		return c->users_url;
-	if (strcmp(service, "flights") == 0)
-		return c->flights_url;
-	if (strcmp(service, "bookings") == 0)
-		return c->bookings_url;
-	if (strcmp(service, "payments") == 0)
-		return c->payments_url;
-	if (strcmp(service, "notifications") == 0)
-		return c->notifications_url;
-	return NULL;
-}
-
-static void record(struct worker *w, const char *id, enum outbox_verdict v, int attempts,
-                   int status)
-{
-	char delay[16], code[16];
-	const char *p[] = {id, code, delay};
-
-	snprintf(code, sizeof(code), "%d", status);
-	snprintf(delay, sizeof(delay), "%d", outbox_backoff(attempts));
 	if (v == OUTBOX_DONE)
-		PQclear(db_exec(w->db,
-		                "UPDATE outbox SET delivered_at = now(), last_status = $2, "
-		                "lease_until = NULL WHERE id = $1",
-		                2, p));
+		PQclear(db_query(w->db,
+		                 "UPDATE outbox SET delivered_at = now(), last_status = $2, "
+		                 "lease_until = NULL WHERE id = $1",
+		                 DB_INT(id), DB_INT(status)));
 	else
-		PQclear(db_exec(w->db,
-		                "UPDATE outbox SET lease_until = NULL, last_status = $2, "
-		                "next_attempt_at = now() + make_interval(secs => $3::int) "
-		                "WHERE id = $1",
-		                3, p));
+		PQclear(db_query(w->db,
+		                 "UPDATE outbox SET lease_until = NULL, last_status = $2, "
+		                 "next_attempt_at = now() + make_interval(secs => $3::int) "
+		                 "WHERE id = $1",
+		                 DB_INT(id), DB_INT(status), DB_INT(outbox_backoff(attempts))));
 }
 
-/* POST one claimed event (row i of res) and record the verdict. */
-static int deliver(struct worker *w, const PGresult *res, int i, outbox_judge judge)
+/* A claimed event, as the relay reads it. */
+struct event {
+	int64_t id;
+	char event_id[256];
+	char peer[64];
+	char path[512];
+	const char *payload; /* in the result */
+	int attempts;
+};
+
+static void read_event(const PGresult *res, int i, struct event *e)
 {
-	const char *id = PQgetvalue(res, i, 0), *event = PQgetvalue(res, i, 1);
-	const char *path = PQgetvalue(res, i, 3), *payload = PQgetvalue(res, i, 4);
-	const char *base = service_url(w->conf, PQgetvalue(res, i, 2));
+	struct db_row c = DB_ROW(res, i);
+
+	e->id = db_next_int(&c);
+	DB_NEXT_TEXT(&c, e->event_id);
+	DB_NEXT_TEXT(&c, e->peer);
+	DB_NEXT_TEXT(&c, e->path);
+	e->payload = PQgetvalue(res, i, c.col++);
+	e->attempts = (int)db_next_int(&c);
+}
+
+/* POST one claimed event and record the verdict; 1 when it is done. */
+static int deliver(struct worker *w, const struct event *e, outbox_judge judge)
+{
 	struct http_response resp;
-	char url[512];
 	int status = 0;
 
-	if (base == NULL) {
-		log_error("outbox event for an unknown service", "event", event);
-		record(w, id, OUTBOX_DONE, 0, 0);
+	if (conf_peer_url(w->conf, e->peer) == NULL) {
+		log_error("outbox event for an undeclared peer", "event", e->event_id, "peer",
+		          e->peer);
+		record(w, e->id, OUTBOX_RETRY, e->attempts, 0);
 		return 0;
 	}
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	if (http_call("POST", url, w->conf->service_key, event, payload,
-	              w->conf->service_timeout_ms, &resp) == 0)
+	if (peer_call(w, e->peer, "POST", e->path, e->event_id, e->payload, &resp) == 0)
 		status = resp.status;
-	enum outbox_verdict v =
-	        judge ? judge(w, event, path, status, &resp.body) : outbox_default_verdict(status);
+	enum outbox_verdict v = judge ? judge(w, e->event_id, e->path, status, &resp.body)
+	                              : outbox_default_verdict(status);
 	http_response_release(&resp);
 	if (v == OUTBOX_DONE && (status < 200 || status >= 300))
-		log_warn("outbox event refused by its receiver", "event", event, "path", path);
-	record(w, id, v, atoi(PQgetvalue(res, i, 5)), status);
+		log_warn("outbox event refused by its receiver", "event", e->event_id, "path",
+		         e->path);
+	record(w, e->id, v, e->attempts, status);
 	return v == OUTBOX_DONE;
 }
 
 int outbox_relay(struct worker *w, int limit, outbox_judge judge)
 {
-	char slimit[16];
-	const char *p[] = {slimit};
+	struct event e;
 	int done = 0;
 
-	snprintf(slimit, sizeof(slimit), "%d", limit);
-	PGresult *res = db_exec(w->db,
-	                        "UPDATE outbox SET lease_until = now() + interval '" LEASE "', "
-	                        "attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox "
-	                        "WHERE delivered_at IS NULL AND next_attempt_at <= now() "
-	                        "AND (lease_until IS NULL OR lease_until < now()) ORDER BY id "
-	                        "LIMIT $1 FOR UPDATE SKIP LOCKED) "
-	                        "RETURNING id, event_id, service, path, payload, attempts",
-	                        1, p);
+	PGresult *res = db_query(w->db,
+	                         "UPDATE outbox SET lease_until = now() + interval '" LEASE "', "
+	                         "attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox "
+	                         "WHERE delivered_at IS NULL AND next_attempt_at <= now() "
+	                         "AND (lease_until IS NULL OR lease_until < now()) ORDER BY id "
+	                         "LIMIT $1 FOR UPDATE SKIP LOCKED) "
+	                         "RETURNING id, event_id, service, path, payload, attempts",
+	                         DB_INT(limit));
 	if (res == NULL)
 		return -1;
-	for (int i = 0; i < PQntuples(res); i++)
-		done += deliver(w, res, i, judge);
+	for (int i = 0; i < PQntuples(res); i++) {
+		read_event(res, i, &e);
+		done += deliver(w, &e, judge);
+	}
 	PQclear(res);
 	return done;
 }

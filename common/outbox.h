@@ -2,8 +2,10 @@
  * as the state change that causes them and delivered by the service's
  * tick child until the receiver answers; receivers are idempotent by the
  * event id, so a message is delivered at least once and acted on once.
- * Each service database that sends has an `outbox` table of the shape in
- * sql/bookings/002_outbox.sql. */
+ * This module owns the outbox row: its table (sql/shared/outbox/, used by
+ * every database that sends, as the service's `schemas` say) and the two
+ * ways to write one (outbox_add, OUTBOX_INSERT_SELECT). What a payload
+ * holds is owned by its receiver (workers/<receiver>/event.h). */
 #ifndef FO_OUTBOX_H
 #define FO_OUTBOX_H
 
@@ -12,12 +14,23 @@
 struct db;
 struct worker;
 
-/* Queue a POST of json (a JSON object) to path on service ("bookings",
- * "payments", "notifications", "users", "flights"). Run it inside the
- * caller's transaction. event_id names the event ("confirm:42"): queuing
- * the same event twice is a no-op. 0 or -1. */
-int outbox_add(struct db *db, const char *event_id, const char *service, const char *path,
+/* Queue a POST of json (a JSON object) to path on peer (a name the
+ * service declared in its peers). Run it inside the caller's
+ * transaction. event_id names the event ("confirm-42"): queuing the same
+ * event twice is a no-op. 0 or -1. */
+int outbox_add(struct db *db, const char *event_id, const char *peer, const char *path,
                const char *json);
+
+/* The SQL that queues one event per row of a CTE, so that the state
+ * change and its events are one statement: every argument is an SQL
+ * expression over the CTE named in from (peer a quoted literal,
+ * payload a json value).
+ *   "WITH c AS (UPDATE ... RETURNING *) "
+ *   OUTBOX_INSERT_SELECT("'confirm-' || c.id", "'bookings'", "'/x'", "json_build_object(...)", "c")
+ */
+#define OUTBOX_INSERT_SELECT(event_id, peer, path, payload, from)                                  \
+	"INSERT INTO outbox (event_id, service, path, payload) SELECT " event_id ", " peer         \
+	", " path ", (" payload ")::text FROM " from " ON CONFLICT (event_id) DO NOTHING"
 
 /* What the sender makes of an answer: OUTBOX_DONE to stop delivering,
  * OUTBOX_RETRY to try again later (with back-off). */
@@ -31,8 +44,9 @@ typedef enum outbox_verdict (*outbox_judge)(struct worker *w, const char *event_
 enum outbox_verdict outbox_default_verdict(int status);
 
 /* Deliver up to limit due events (claimed with a lease, so several
- * relays never send the same one at once); the number delivered, or -1
- * when the database is unreachable. */
+ * relays never send the same one at once); the number finished
+ * (delivered, or refused for good), or -1 when the database is
+ * unreachable. */
 int outbox_relay(struct worker *w, int limit, outbox_judge judge);
 /* Seconds before attempt n + 1 of an event: 1, 2, 4 ... capped at 60. */
 int outbox_backoff(int attempts);

@@ -454,11 +454,6 @@ static void master_signals(sigset_t *waitmask)
 	sigdelset(waitmask, SIGCHLD);
 }
 
-static const char *env(const char *name)
-{
-	return getenv(name);
-}
-
 /* Migrations and the service's start hook, retrying while PostgreSQL
  * comes up (a stack starting all at once). */
 static int prepare(const struct service *svc)
@@ -468,7 +463,7 @@ static int prepare(const struct service *svc)
 	connect_stores();
 	for (int i = 0; i < DB_WAIT_TRIES && db_ping(worker.db) < 0; i++)
 		sleep(1);
-	if (db_migrate(worker.db, worker.conf->migrations_dir) >= 0 &&
+	if (db_migrate_all(worker.db, worker.conf->migrations_dir, svc->schemas) >= 0 &&
 	    (svc->start == NULL || svc->start(&worker) == 0))
 		rc = 0;
 	close_stores();
@@ -488,27 +483,48 @@ static int setup_shared(int n)
 	return 0;
 }
 
+/* --settings: what the pool reads (the script passes it only those). */
+static int describe(const struct service *svc)
+{
+	struct buf out;
+
+	buf_init(&out);
+	conf_describe(svc, &out);
+	fputs(buf_str(&out), stdout);
+	buf_release(&out);
+	return 0;
+}
+
 int prefork_main(const struct service *svc, int argc, char **argv)
 {
 	static struct conf conf;
 	struct buf errors;
 	sigset_t waitmask;
+	int check_only = argc > 1 && strcmp(argv[1], "--check") == 0;
 
-	(void)argc;
-	(void)argv;
-	log_init(svc->name, LOG_LVL_INFO);
-	buf_init(&errors);
-	if (conf_load(&conf, svc->name, env, &errors) < 0) {
-		fprintf(stderr, "flightops-%s: the configuration is not valid:\n%s", svc->name,
-		        buf_str(&errors));
+	if (argc > 1 && strcmp(argv[1], "--settings") == 0)
+		return describe(svc);
+	if (argc > 1 && !check_only) {
+		fprintf(stderr, "usage: flightops-%s [--settings | --check]\n", svc->name);
 		return 2;
 	}
+	log_init(svc->name, LOG_LVL_INFO);
+	buf_init(&errors);
+	int bad = conf_load(&conf, svc, conf_getenv, &errors) < 0;
+	if (bad)
+		fprintf(stderr, "flightops-%s: the configuration is not valid:\n%s", svc->name,
+		        buf_str(&errors));
 	buf_release(&errors);
+	if (bad || check_only) {
+		conf_release(&conf, svc);
+		return bad ? 2 : 0;
+	}
 	log_init(svc->name, (enum log_level)conf.log_level);
 	if (svc->max_workers > 0 && conf.workers > svc->max_workers)
 		conf.workers = svc->max_workers;
 	worker.conf = &conf;
 	worker.svc = svc;
+	worker.settings = svc->settings_data;
 	struct kv_url ku;
 	if (kv_parse_url(conf.redis_url, &ku) < 0) {
 		fprintf(stderr,

@@ -1,6 +1,8 @@
 /* reply.c - set the status, headers and body of a response. Nothing is
  * written here: serve.c sends the response once the handler returns. */
+#include <inttypes.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "field.h"
@@ -89,4 +91,35 @@ void reply_header(struct req *r, const char *name, const char *value)
 		return;
 	}
 	buf_printf(&r->headers, "%s: %s\r\n", name, value);
+}
+
+int reply_unless_ok(struct req *r, enum store_status st, const char *not_found,
+                    const char *conflict)
+{
+	switch (st) {
+	case STORE_OK:
+		return 0;
+	case STORE_NOT_FOUND:
+		reply_error(r, 404, not_found ? not_found : reply_reason(404));
+		break;
+	case STORE_CONFLICT:
+		reply_error(r, 409, conflict ? conflict : reply_reason(409));
+		break;
+	default:
+		reply_error(r, 503, REPLY_DB_DOWN);
+	}
+	return -1;
+}
+
+void reply_rows(struct req *r, const void *rows, int n, size_t size, reply_row_fn to_json,
+                int64_t total)
+{
+	struct json_object *list = json_object_new_array_ext(n);
+	char text[24];
+
+	for (int i = 0; i < n; i++)
+		json_object_array_add(list, to_json((const char *)rows + (size_t)i * size));
+	snprintf(text, sizeof(text), "%" PRId64, total);
+	reply_header(r, "X-Total-Count", text);
+	reply_json(r, 200, list);
 }

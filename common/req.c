@@ -31,13 +31,13 @@ void req_release(struct req *r)
 	r->json = NULL;
 }
 
-int req_param_id(struct req *r, const char *name, int64_t *id)
+int req_param_id_or_reply(struct req *r, const char *name, const char *not_found, int64_t *id)
 {
 	const char *v = route_param(&r->match, name);
 
 	if (v && field_parse_int64(v, 1, INT64_MAX, id) == 0)
 		return 0;
-	reply_error(r, 404, "Not Found");
+	reply_error(r, 404, not_found ? not_found : "Not Found");
 	return -1;
 }
 
@@ -69,7 +69,7 @@ static int parse(const char *s, size_t len, struct json_object **obj)
 	return rc;
 }
 
-struct json_object *req_json(struct req *r)
+struct json_object *req_json_or_reply(struct req *r)
 {
 	if (r->json)
 		return r->json;
@@ -102,7 +102,7 @@ int64_t req_owner(const struct req *r)
 	return req_is_privileged(r) ? 0 : r->user.uid;
 }
 
-int req_check_user(struct req *r, int64_t user_id)
+int req_check_user_or_reply(struct req *r, int64_t user_id)
 {
 	if (user_id == 0 || user_id == r->user.uid || req_is_privileged(r))
 		return 0;
@@ -113,4 +113,47 @@ int req_check_user(struct req *r, int64_t user_id)
 int req_is_privileged(const struct req *r)
 {
 	return r->caller == CALLER_SERVICE || (r->caller == CALLER_USER && r->user.admin);
+}
+
+/* Read one filter into its out. */
+static void read_filter(const struct req *r, const struct req_filter *f, struct field_errors *e)
+{
+	int i;
+
+	switch (f->kind) {
+	case REQ_FILTER_ID:
+	case REQ_FILTER_USER:
+		field_query_int64(r->query, f->name, 1, INT64_MAX, FIELD_OPTIONAL, f->out, e);
+		break;
+	case REQ_FILTER_ENUM:
+		if (field_query_enum(r->query, f->name, f->values, FIELD_OPTIONAL, &i, e) > 0)
+			*(const char **)f->out = f->values[i];
+		break;
+	}
+}
+
+int req_list_or_reply(struct req *r, const struct req_filter *filters, int64_t *limit,
+                      int64_t *offset)
+{
+	struct field_errors e;
+
+	field_errors_init(&e);
+	for (const struct req_filter *f = filters; f && f->name; f++)
+		read_filter(r, f, &e);
+	field_query_paging(r->query, limit, offset, &e);
+	if (e.count) {
+		reply_invalid(r, &e);
+		return -1;
+	}
+	field_errors_release(&e);
+	for (const struct req_filter *f = filters; f && f->name; f++) {
+		if (f->kind != REQ_FILTER_USER)
+			continue;
+		int64_t *user = f->out;
+		if (req_check_user_or_reply(r, *user) < 0)
+			return -1;
+		if (*user == 0)
+			*user = req_owner(r);
+	}
+	return 0;
 }

@@ -46,12 +46,17 @@ struct req {
 void req_init(struct req *r, struct worker *w);
 void req_release(struct req *r);
 
-/* The route capture name as a positive int64: 0, or -1 after replying 404
- * (an id that does not parse names no resource). */
-int req_param_id(struct req *r, const char *name, int64_t *id);
+/* Helpers named ..._or_reply reply themselves when they fail (the
+ * caller just returns); field_* readers only collect errors, and the
+ * caller replies (reply_invalid). */
+
+/* The route capture name as a positive int64: 0, or -1 after replying
+ * 404 with not_found (NULL: "Not Found"), since an id that does not
+ * parse names no resource. */
+int req_param_id_or_reply(struct req *r, const char *name, const char *not_found, int64_t *id);
 /* The body as a JSON object, parsed once and owned by r; NULL after
  * replying 400 (malformed JSON) or 422 (not an object). */
-struct json_object *req_json(struct req *r);
+struct json_object *req_json_or_reply(struct req *r);
 /* 1 when the body is a form (application/x-www-form-urlencoded). */
 int req_is_form(const struct req *r);
 /* 1 when the caller is a service or an admin user. */
@@ -62,6 +67,25 @@ int64_t req_owner(const struct req *r);
 /* A user_id the caller named in a body or query (0 = none): privileged
  * callers may name anyone, others only themselves. 0, or -1 after
  * replying 403. */
-int req_check_user(struct req *r, int64_t user_id);
+int req_check_user_or_reply(struct req *r, int64_t user_id);
+
+/* One query filter of a list endpoint. */
+struct req_filter {
+	const char *name;
+	enum {
+		REQ_FILTER_ID,   /* a positive id; out: int64_t *, stays 0 when absent */
+		REQ_FILTER_ENUM, /* one of values; out: const char **, set to values[i] */
+		REQ_FILTER_USER, /* a user id, checked as req_check_user_or_reply does;
+		                    out: int64_t *, req_owner(r) when absent */
+	} kind;
+	const char *const *values;
+	void *out;
+};
+
+/* Read a list endpoint's query: every filter (NULL-terminated by name,
+ * may be NULL) and limit/offset (field_query_paging). 0, or -1 after
+ * replying 422 with every problem, or 403. */
+int req_list_or_reply(struct req *r, const struct req_filter *filters, int64_t *limit,
+                      int64_t *offset);
 
 #endif

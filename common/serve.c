@@ -96,7 +96,7 @@ static int read_body(struct req *r, FCGX_Request *fr)
 		reply_error(r, 400, "Invalid Content-Length");
 		return -1;
 	}
-	if ((uint64_t)len > r->w->conf->body_max) {
+	if (len > r->w->conf->body_max) {
 		reply_error(r, 413, "Request body too large");
 		return -1;
 	}

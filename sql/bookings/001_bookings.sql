@@ -24,15 +24,4 @@ CREATE INDEX bookings_user ON bookings (user_id, id DESC);
 CREATE INDEX bookings_flight ON bookings (flight_id, id DESC);
 CREATE INDEX bookings_pending_expiry ON bookings (hold_expires_at) WHERE status = 'pending';
 
--- Idempotency-Key replay store: one row per (user, key); status and body
--- are NULL while the first request is still running.
-CREATE TABLE idempotency_keys (
-    user_id      bigint      NOT NULL,
-    key          text        NOT NULL,
-    request_hash text        NOT NULL,
-    status       integer,
-    body         text,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (user_id, key)
-);
-CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+-- idempotency_keys: sql/shared/idempotency (the service's schemas).

@@ -26,31 +26,7 @@ CREATE INDEX payments_pending ON payments (id) WHERE status = 'pending';
 CREATE INDEX payments_booking ON payments (booking_id, id DESC);
 CREATE INDEX payments_user ON payments (user_id, id DESC);
 
-CREATE TABLE idempotency_keys (
-    user_id      bigint      NOT NULL,
-    key          text        NOT NULL,
-    request_hash text        NOT NULL,
-    status       integer,
-    body         text,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (user_id, key)
-);
-CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
-
-CREATE TABLE outbox (
-    id              bigserial   PRIMARY KEY,
-    event_id        text        NOT NULL UNIQUE,
-    service         text        NOT NULL,
-    path            text        NOT NULL,
-    payload         text        NOT NULL,
-    attempts        integer     NOT NULL DEFAULT 0,
-    next_attempt_at timestamptz NOT NULL DEFAULT now(),
-    lease_until     timestamptz,
-    last_status     integer,
-    delivered_at    timestamptz,
-    created_at      timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE delivered_at IS NULL;
+-- idempotency_keys and outbox: sql/shared/ (the service's schemas).
 
 -- The built-in gateway simulator's own ledger: what a real gateway keeps on
 -- its side. One charge per idempotency key (the payment id), so a charge

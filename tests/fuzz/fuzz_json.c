@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(r.body, data, size);
 	r.body[size] = '\0';
 	r.body_len = size;
-	struct json_object *obj = req_json(&r);
+	struct json_object *obj = req_json_or_reply(&r);
 	if (obj) {
 		field_errors_init(&e);
 		field_str(obj, "email", 3, 254, FIELD_REQUIRED, &s, &e);

@@ -8,7 +8,7 @@ Checks, and exits 1 listing every failure (0 when all pass):
   - every "$ref" is a local JSON pointer ("#/...") that resolves;
   - every path parameter "{name}" is declared (in: path) on the path or on
     each of its operations, and every operation has "responses";
-  - every route of every workers/*/main.c route table (a line such as
+  - every route of every workers/*/service.c route table (a line such as
     `{ "GET", "/users/:id", users_get, ROUTE_ADMIN },`) has that method on
     the matching path in openapi.json (":id" is "{id}").
 Needs no stack: a static check, standard library only.
@@ -101,9 +101,9 @@ def check_paths(doc, errors):
 
 
 def route_tables(root):
-    """{(METHOD, '/path/{id}'): 'workers/x/main.c'} from every route table."""
+    """{(METHOD, '/path/{id}'): 'workers/x/service.c'} from every route table."""
     routes = {}
-    for src in sorted(glob.glob(os.path.join(root, "workers", "*", "main.c"))):
+    for src in sorted(glob.glob(os.path.join(root, "workers", "*", "service.c"))):
         rel = os.path.relpath(src, root)
         with open(src, encoding="utf-8") as f:
             for line in f:
@@ -135,7 +135,7 @@ def main():
 
     routes = route_tables(root)
     if not routes:
-        errors.append("no routes found in workers/*/main.c (route table format changed?)")
+        errors.append("no routes found in workers/*/service.c (route table format changed?)")
     paths = doc.get("paths") if isinstance(doc.get("paths"), dict) else {}
     for (method, path), src in sorted(routes.items()):
         if method.lower() not in paths.get(path, {}):

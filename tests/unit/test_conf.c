@@ -1,6 +1,8 @@
-/* test_conf.c - conf.h: defaults, parsing, and that every invalid value
- * makes conf_load fail with all problems listed at once. The environment
- * is a static table behind a fake getenv. */
+/* test_conf.c - conf.h: the shared settings (defaults, parsing, every
+ * invalid value listed at once), a service's own settings table (each
+ * type, checks, its check() hook), its peers, which routes make a pool
+ * read SECRET_KEY / SERVICE_KEY, and conf_describe. The environment is a
+ * static table behind a fake getenv; the services are declared here. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,10 +14,143 @@
 #include "buf.h"
 #include "conf.h"
 #include "log.h"
+#include "route.h"
+#include "service.h"
 
 #define KEY_A  "0123456789abcdef0123456789abcdefA"
 #define KEY_B  "fedcba9876543210fedcba9876543210B"
+#define KEY_G  "gateway-key-gateway-key-gateway-key"
 #define DB_URL "postgresql://flightops:pw@127.0.0.1:5433/flightops_users"
+
+/* ---- the services under test ---- */
+
+static void h_none(struct req *r)
+{
+	(void)r;
+}
+
+/* "app": user and service routes, one setting of each type, two peers
+ * and a rule across settings (live mode needs a gateway key). */
+struct app_settings {
+	int token_minutes;
+	char *smtp_from;
+	char *gateway_url;
+	char *gateway_key;
+	int mode;
+	char *admin_name;
+};
+
+static const char *const app_modes[] = {"live", "test", NULL};
+
+#define APP(member) offsetof(struct app_settings, member)
+
+static const struct conf_setting app_table[] = {
+        {.name = "TOKEN_MINUTES",
+         .type = CONF_INT,
+         .def = "30",
+         .min = 1,
+         .max = 1440,
+         .offset = APP(token_minutes),
+         .help = "token lifetime"},
+        {.name = "SMTP_FROM",
+         .type = CONF_TEXT,
+         .def = "no-reply@unit.local",
+         .offset = APP(smtp_from),
+         .check = conf_check_address,
+         .help = "sender"},
+        {.name = "GATEWAY_URL",
+         .type = CONF_URL,
+         .def = "http://127.0.0.1:9000",
+         .offset = APP(gateway_url),
+         .help = "the card gateway"},
+        {.name = "GATEWAY_KEY",
+         .type = CONF_KEY,
+         .flags = CONF_SECRET,
+         .offset = APP(gateway_key),
+         .help = "its key"},
+        {.name = "MODE",
+         .type = CONF_ENUM,
+         .def = "test",
+         .values = app_modes,
+         .offset = APP(mode),
+         .help = "live or test"},
+        {.name = "ADMIN_NAME",
+         .type = CONF_TEXT,
+         .min = 1,
+         .max = 8,
+         .offset = APP(admin_name),
+         .help = "first admin"},
+        {.name = NULL},
+};
+
+static void app_check(const void *settings, struct buf *errors)
+{
+	const struct app_settings *s = settings;
+
+	if (s->mode == 0 && s->gateway_key == NULL)
+		buf_adds(errors, "GATEWAY_KEY: is required when MODE is live\n");
+}
+
+static const struct route app_routes[] = {
+        {"GET", "/me", h_none, ROUTE_USER},
+        {"POST", "/internal/x", h_none, ROUTE_SERVICE},
+        {NULL, NULL, NULL, 0},
+};
+
+static const struct conf_peer app_peers[] = {
+        {"flights", "FLIGHTS_URL", "http://127.0.0.1:8001"},
+        {"users", "USERS_URL", "http://127.0.0.1:8000"},
+        {NULL, NULL, NULL},
+};
+
+static struct app_settings app_data;
+
+static const struct service app = {
+        .name = "app",
+        .routes = app_routes,
+        .settings = app_table,
+        .settings_data = &app_data,
+        .check = app_check,
+        .peers = app_peers,
+};
+
+/* "users": user routes only, nothing of its own: no SERVICE_KEY. */
+static const struct route user_routes[] = {
+        {"GET", "/me", h_none, ROUTE_USER},
+        {"GET", "/admin", h_none, ROUTE_ADMIN},
+        {NULL, NULL, NULL, 0},
+};
+static const struct service users = {.name = "users", .routes = user_routes};
+
+/* "admin": one admin route: SECRET_KEY. */
+static const struct route admin_routes[] = {
+        {"DELETE", "/x/:id", h_none, ROUTE_ADMIN},
+        {NULL, NULL, NULL, 0},
+};
+static const struct service admin_only = {.name = "admin", .routes = admin_routes};
+
+/* "internal": taken only from services: SERVICE_KEY, no SECRET_KEY. */
+static const struct route internal_routes[] = {
+        {"GET", "/internal/y", h_none, ROUTE_SERVICE},
+        {"GET", "/public", h_none, 0},
+        {NULL, NULL, NULL, 0},
+};
+static const struct service internal = {.name = "internal", .routes = internal_routes};
+
+/* "mailer": no routes but a peer: SERVICE_KEY only. */
+static const struct route no_routes[] = {
+        {NULL, NULL, NULL, 0},
+};
+static const struct conf_peer mailer_peers[] = {
+        {"users", "USERS_URL", "http://127.0.0.1:8000"},
+        {NULL, NULL, NULL},
+};
+static const struct service mailer = {.name = "mailer", .routes = no_routes, .peers = mailer_peers};
+
+/* "bare": neither routes nor peers: no key at all. */
+static const struct service bare = {.name = "bare", .routes = no_routes};
+
+/* ---- a fake environment ---- */
 
 struct env_var {
 	const char *name;
@@ -50,7 +185,7 @@ static void env_set(const char *name, const char *value)
 	env[i].value = value;
 }
 
-/* The smallest valid environment. */
+/* The smallest valid environment of every service above. */
 static int env_minimal(void **state)
 {
 	(void)state;
@@ -61,101 +196,44 @@ static int env_minimal(void **state)
 	return 0;
 }
 
-/* conf_load into c; returns its result and leaves the errors in err. */
-static int load(struct conf *c, struct buf *err)
+static int setup_group(void **state)
+{
+	(void)state;
+	log_init("unit", LOG_LVL_ERROR);
+	return 0;
+}
+
+/* conf_load of svc into c; returns its result and leaves the errors in err. */
+static int load_svc(struct conf *c, const struct service *svc, struct buf *err)
 {
 	memset(c, 0, sizeof(*c));
 	buf_init(err);
-	return conf_load(c, "users", fake_getenv, err);
+	return conf_load(c, svc, fake_getenv, err);
 }
 
-static void test_minimal_defaults(void **state)
+static int load(struct conf *c, struct buf *err)
 {
-	(void)state;
-	struct conf c;
-	struct buf err;
-	assert_int_equal(load(&c, &err), 0);
-	assert_string_equal(buf_str(&err), "");
-	assert_string_equal(c.service, "users");
-	assert_string_equal(c.database_url, DB_URL);
-	assert_string_equal(c.secret_key, KEY_A);
-	assert_string_equal(c.service_key, KEY_B);
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	long cores_conf = sysconf(_SC_NPROCESSORS_CONF);
-	assert_true(c.workers == 2 * cores || c.workers == 2 * cores_conf);
-	assert_int_equal(c.max_requests, 10000);
-	assert_string_equal(c.redis_url, "redis://127.0.0.1:6379/0");
-	assert_int_equal(c.access_token_minutes, 30);
-	assert_string_equal(c.migrations_dir, "sql/users");
-	assert_int_equal(c.log_level, LOG_LVL_INFO);
-	assert_int_equal(c.body_max, 65536);
-	assert_int_equal(c.login_max_failures, 10);
-	assert_int_equal(c.login_window_seconds, 300);
-	assert_int_equal(c.db_timeout_ms, 5000);
-	assert_true(c.admin_username == NULL || c.admin_username[0] == '\0');
-	conf_release(&c);
-	buf_release(&err);
+	return load_svc(c, &app, err);
 }
 
-static void test_all_set(void **state)
+static void release_svc(struct conf *c, const struct service *svc, struct buf *err)
 {
-	(void)state;
-	struct conf c;
-	struct buf err;
-	env_set("LISTEN", "unix:/tmp/fo-unit.sock");
-	env_set("WORKERS", "3");
-	env_set("MAX_REQUESTS", "500");
-	env_set("REDIS_URL", "redis://:pw@127.0.0.1:6380/1");
-	env_set("ACCESS_TOKEN_MINUTES", "15");
-	env_set("ADMIN_USERNAME", "root");
-	env_set("ADMIN_PASSWORD", "adminpass123");
-	env_set("ADMIN_EMAIL", "root@example.com");
-	env_set("MIGRATIONS_DIR", "/opt/sql/users");
-	env_set("LOG_LEVEL", "debug");
-	env_set("BODY_MAX", "1024");
-	env_set("LOGIN_MAX_FAILURES", "5");
-	env_set("LOGIN_WINDOW_SECONDS", "60");
-	env_set("DB_TIMEOUT_MS", "250");
-	assert_int_equal(load(&c, &err), 0);
-	assert_string_equal(buf_str(&err), "");
-	assert_string_equal(c.listen, "unix:/tmp/fo-unit.sock");
-	assert_int_equal(c.workers, 3);
-	assert_int_equal(c.max_requests, 500);
-	assert_string_equal(c.redis_url, "redis://:pw@127.0.0.1:6380/1");
-	assert_int_equal(c.access_token_minutes, 15);
-	assert_string_equal(c.admin_username, "root");
-	assert_string_equal(c.admin_password, "adminpass123");
-	assert_string_equal(c.admin_email, "root@example.com");
-	assert_string_equal(c.migrations_dir, "/opt/sql/users");
-	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
-	assert_int_equal(c.body_max, 1024);
-	assert_int_equal(c.login_max_failures, 5);
-	assert_int_equal(c.login_window_seconds, 60);
-	assert_int_equal(c.db_timeout_ms, 250);
-	conf_release(&c);
-	buf_release(&err);
+	conf_release(c, svc);
+	buf_release(err);
 }
 
-static void test_values_are_copies(void **state)
+static void release(struct conf *c, struct buf *err)
 {
-	(void)state;
-	struct conf c;
-	struct buf err;
-	char url[] = DB_URL;
-	env_set("DATABASE_URL", url);
-	assert_int_equal(load(&c, &err), 0);
-	url[0] = 'X';
-	assert_string_equal(c.database_url, DB_URL);
-	conf_release(&c);
-	buf_release(&err);
+	release_svc(c, &app, err);
 }
 
-/* conf_load must fail and mention every name in want. */
-static void expect_fail(const char *const *want, int nwant)
+/* conf_load of svc must fail and mention every name in want, one line
+ * each at least, without echoing a rejected secret. */
+static void expect_fail_svc(const struct service *svc, const char *const *want, int nwant)
 {
 	struct conf c;
 	struct buf err;
-	assert_int_equal(load(&c, &err), -1);
+	assert_int_equal(load_svc(&c, svc, &err), -1);
 	const char *e = buf_str(&err);
 	for (int i = 0; i < nwant; i++)
 		if (strstr(e, want[i]) == NULL)
@@ -168,14 +246,94 @@ static void expect_fail(const char *const *want, int nwant)
 	assert_true(lines >= nwant);
 	/* a rejected key is never echoed back */
 	assert_null(strstr(e, "short-secret-value"));
-	conf_release(&c);
-	buf_release(&err);
+	release_svc(&c, svc, &err);
+}
+
+static void expect_fail(const char *const *want, int nwant)
+{
+	expect_fail_svc(&app, want, nwant);
 }
 
 static void expect_fail1(const char *name)
 {
 	const char *want[] = {name};
 	expect_fail(want, 1);
+}
+
+/* ---- shared settings ---- */
+
+static void test_minimal_defaults(void **state)
+{
+	(void)state;
+	struct conf c;
+	struct buf err;
+	assert_int_equal(load(&c, &err), 0);
+	assert_string_equal(buf_str(&err), "");
+	assert_string_equal(c.service, "app");
+	assert_string_equal(c.listen, "unix:/run/flightops/app.sock");
+	assert_string_equal(c.database_url, DB_URL);
+	assert_string_equal(c.secret_key, KEY_A);
+	assert_string_equal(c.service_key, KEY_B);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long cores_conf = sysconf(_SC_NPROCESSORS_CONF);
+	assert_true(c.workers == 2 * cores || c.workers == 2 * cores_conf);
+	assert_int_equal(c.max_requests, 10000);
+	assert_string_equal(c.redis_url, "redis://127.0.0.1:6379/0");
+	assert_string_equal(c.migrations_dir, "sql/app");
+	assert_int_equal(c.log_level, LOG_LVL_INFO);
+	assert_int_equal(c.body_max, 65536);
+	assert_int_equal(c.db_timeout_ms, 5000);
+	assert_int_equal(c.service_timeout_ms, 2000);
+	release(&c, &err);
+}
+
+static void test_all_set(void **state)
+{
+	(void)state;
+	struct conf c;
+	struct buf err;
+	env_set("LISTEN", "unix:/tmp/fo-unit.sock");
+	env_set("WORKERS", "3");
+	env_set("MAX_REQUESTS", "500");
+	env_set("REDIS_URL", "redis://:pw@127.0.0.1:6380/1");
+	env_set("MIGRATIONS_DIR", "/opt/sql/app");
+	env_set("LOG_LEVEL", "debug");
+	env_set("BODY_MAX", "1024");
+	env_set("DB_TIMEOUT_MS", "250");
+	env_set("SERVICE_TIMEOUT_MS", "75");
+	assert_int_equal(load(&c, &err), 0);
+	assert_string_equal(buf_str(&err), "");
+	assert_string_equal(c.listen, "unix:/tmp/fo-unit.sock");
+	assert_int_equal(c.workers, 3);
+	assert_int_equal(c.max_requests, 500);
+	assert_string_equal(c.redis_url, "redis://:pw@127.0.0.1:6380/1");
+	assert_string_equal(c.migrations_dir, "/opt/sql/app");
+	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
+	assert_int_equal(c.body_max, 1024);
+	assert_int_equal(c.db_timeout_ms, 250);
+	assert_int_equal(c.service_timeout_ms, 75);
+	release(&c, &err);
+}
+
+static void test_values_are_copies(void **state)
+{
+	(void)state;
+	struct conf c;
+	struct buf err;
+	char url[] = DB_URL;
+	char from[] = "ops@example.com";
+	char flights[] = "http://flights:8001";
+	env_set("DATABASE_URL", url);
+	env_set("SMTP_FROM", from);
+	env_set("FLIGHTS_URL", flights);
+	assert_int_equal(load(&c, &err), 0);
+	url[0] = 'X';
+	from[0] = 'X';
+	flights[0] = 'X';
+	assert_string_equal(c.database_url, DB_URL);
+	assert_string_equal(app_data.smtp_from, "ops@example.com");
+	assert_string_equal(conf_peer_url(&c, "flights"), "http://flights:8001");
+	release(&c, &err);
 }
 
 static void test_secret_key_problems(void **state)
@@ -200,8 +358,7 @@ static void test_secret_key_32_ok(void **state)
 	struct buf err;
 	env_set("SECRET_KEY", "0123456789abcdef0123456789abcdef");
 	assert_int_equal(load(&c, &err), 0);
-	conf_release(&c);
-	buf_release(&err);
+	release(&c, &err);
 }
 
 static void test_service_key_problems(void **state)
@@ -210,6 +367,8 @@ static void test_service_key_problems(void **state)
 	env_set("SERVICE_KEY", NULL);
 	expect_fail1("SERVICE_KEY");
 	env_set("SERVICE_KEY", "0123456789");
+	expect_fail1("SERVICE_KEY");
+	env_set("SERVICE_KEY", "your-secret-key-here");
 	expect_fail1("SERVICE_KEY");
 	env_set("SERVICE_KEY", KEY_A); /* same as SECRET_KEY */
 	expect_fail1("SERVICE_KEY");
@@ -227,7 +386,7 @@ static void test_database_url_missing(void **state)
 static void test_bad_workers(void **state)
 {
 	(void)state;
-	const char *bad[] = {"0", "abc", "-1", "4x", " ", "99999999999999999999"};
+	const char *bad[] = {"0", "abc", "-1", "4x", " ", "257", "99999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		env_minimal(NULL);
 		env_set("WORKERS", bad[i]);
@@ -235,29 +394,26 @@ static void test_bad_workers(void **state)
 	}
 }
 
+/* Shared numbers and the service's own alike. */
 static void test_bad_numbers(void **state)
 {
 	(void)state;
-	const char *names[] = {"MAX_REQUESTS",       "ACCESS_TOKEN_MINUTES", "BODY_MAX",
-	                       "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "DB_TIMEOUT_MS"};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		env_minimal(NULL);
-		env_set(names[i], "abc");
-		expect_fail1(names[i]);
-		env_minimal(NULL);
-		env_set(names[i], "-5");
-		expect_fail1(names[i]);
-		env_minimal(NULL);
-		env_set(names[i], "12abc");
-		expect_fail1(names[i]);
-	}
+	const char *names[] = {"MAX_REQUESTS", "BODY_MAX", "DB_TIMEOUT_MS", "SERVICE_TIMEOUT_MS",
+	                       "TOKEN_MINUTES"};
+	const char *bad[] = {"abc", "-5", "12abc", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (size_t j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+			env_minimal(NULL);
+			env_set(names[i], bad[j]);
+			expect_fail1(names[i]);
+		}
 }
 
 /* Zero makes no sense for these (0 might mean "unlimited" for others). */
 static void test_zero_rejected(void **state)
 {
 	(void)state;
-	const char *names[] = {"ACCESS_TOKEN_MINUTES", "BODY_MAX", "LOGIN_WINDOW_SECONDS"};
+	const char *names[] = {"BODY_MAX", "TOKEN_MINUTES", "MAX_REQUESTS"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		env_minimal(NULL);
 		env_set(names[i], "0");
@@ -268,6 +424,12 @@ static void test_zero_rejected(void **state)
 static void test_bad_log_level(void **state)
 {
 	(void)state;
+	struct conf c;
+	struct buf err;
+	env_set("LOG_LEVEL", "WARN"); /* names are case-insensitive */
+	assert_int_equal(load(&c, &err), 0);
+	assert_int_equal(c.log_level, LOG_LVL_WARN);
+	release(&c, &err);
 	env_set("LOG_LEVEL", "verbose");
 	expect_fail1("LOG_LEVEL");
 }
@@ -280,10 +442,15 @@ static void test_all_problems_at_once(void **state)
 	env_set("WORKERS", "abc");
 	env_set("LOG_LEVEL", "loud");
 	env_set("BODY_MAX", "0");
+	env_set("TOKEN_MINUTES", "x");
+	env_set("SMTP_FROM", "bad");
+	env_set("FLIGHTS_URL", "flights:8001");
+	env_set("MODE", "live"); /* and no GATEWAY_KEY: the check hook */
 	/* DATABASE_URL and SERVICE_KEY missing */
-	const char *want[] = {"SECRET_KEY", "WORKERS",     "LOG_LEVEL",
-	                      "BODY_MAX",   "SERVICE_KEY", "DATABASE_URL"};
-	expect_fail(want, 6);
+	const char *want[] = {"SECRET_KEY",  "WORKERS",      "LOG_LEVEL",     "BODY_MAX",
+	                      "SERVICE_KEY", "DATABASE_URL", "TOKEN_MINUTES", "SMTP_FROM",
+	                      "FLIGHTS_URL", "GATEWAY_KEY"};
+	expect_fail(want, 10);
 }
 
 static void test_same_keys_and_placeholder(void **state)
@@ -301,14 +468,269 @@ static void test_reload(void **state)
 	(void)state;
 	struct conf c;
 	struct buf err;
+	env_set("ADMIN_NAME", "root");
 	assert_int_equal(load(&c, &err), 0);
-	conf_release(&c);
-	buf_release(&err);
-	/* loading again into the same struct works */
+	assert_string_equal(app_data.admin_name, "root");
+	release(&c, &err);
+	assert_null(app_data.admin_name);
+	/* loading again into the same structs works, and sees the change */
+	env_set("ADMIN_NAME", NULL);
+	env_set("TOKEN_MINUTES", "5");
 	assert_int_equal(load(&c, &err), 0);
 	assert_string_equal(c.database_url, DB_URL);
-	conf_release(&c);
-	buf_release(&err);
+	assert_null(app_data.admin_name);
+	assert_int_equal(app_data.token_minutes, 5);
+	release(&c, &err);
+}
+
+/* ---- the service's own settings ---- */
+
+static void test_own_defaults(void **state)
+{
+	(void)state;
+	struct conf c;
+	struct buf err;
+	assert_int_equal(load(&c, &err), 0);
+	assert_int_equal(app_data.token_minutes, 30);
+	assert_string_equal(app_data.smtp_from, "no-reply@unit.local");
+	assert_string_equal(app_data.gateway_url, "http://127.0.0.1:9000");
+	assert_null(app_data.gateway_key);
+	assert_int_equal(app_data.mode, 1);
+	assert_null(app_data.admin_name);
+	release(&c, &err);
+}
+
+static void test_own_set(void **state)
+{
+	(void)state;
+	struct conf c;
+	struct buf err;
+	env_set("TOKEN_MINUTES", "1440");
+	env_set("SMTP_FROM", "ops@example.com");
+	env_set("GATEWAY_URL", "https://pay.example.com/v1");
+	env_set("GATEWAY_KEY", KEY_G);
+	env_set("MODE", "Live");
+	env_set("ADMIN_NAME", "12345678");
+	assert_int_equal(load(&c, &err), 0);
+	assert_string_equal(buf_str(&err), "");
+	assert_int_equal(app_data.token_minutes, 1440);
+	assert_string_equal(app_data.smtp_from, "ops@example.com");
+	assert_string_equal(app_data.gateway_url, "https://pay.example.com/v1");
+	assert_string_equal(app_data.gateway_key, KEY_G);
+	assert_int_equal(app_data.mode, 0);
+	assert_string_equal(app_data.admin_name, "12345678");
+	release(&c, &err);
+}
+
+static void test_own_bad_values(void **state)
+{
+	(void)state;
+	const char *cases[][2] = {
+	        {"TOKEN_MINUTES", "1441"},
+	        {"SMTP_FROM", "bad"},
+	        {"SMTP_FROM", "a@b.c\r\nBcc: x@y.z"},
+	        {"SMTP_FROM", "Ops <ops@example.com>"},
+	        {"GATEWAY_URL", "ftp://pay.example.com"},
+	        {"GATEWAY_URL", "pay.example.com"},
+	        {"GATEWAY_KEY", "short-secret-value"},
+	        {"GATEWAY_KEY", "your-secret-key-here"},
+	        {"MODE", "staging"},
+	        {"ADMIN_NAME", "123456789"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		env_minimal(NULL);
+		env_set(cases[i][0], cases[i][1]);
+		expect_fail1(cases[i][0]);
+	}
+}
+
+static void test_enum_message(void **state)
+{
+	(void)state;
+	struct conf c;
+	struct buf err;
+	env_set("MODE", "staging");
+	env_set("LOG_LEVEL", "loud");
+	assert_int_equal(load(&c, &err), -1);
+	assert_non_null(strstr(buf_str(&err), "MODE: must be live or test\n"));
+	assert_non_null(strstr(buf_str(&err), "LOG_LEVEL: must be debug, info, warn or error\n"));
+	release(&c, &err);
+}
+
+static void test_check_hook(void **state)
+{
+	(void)state;
+	struct conf c;
+	struct buf err;
+	env_set("MODE", "live");
+	assert_int_equal(load(&c, &err), -1);
+	assert_string_equal(buf_str(&err), "GATEWAY_KEY: is required when MODE is live\n");
+	release(&c, &err);
+	env_set("GATEWAY_KEY", KEY_G);
+	assert_int_equal(load(&c, &err), 0);
+	release(&c, &err);
+}
+
+/* A setting is read only by the pools that declare it. */
+static void test_other_service_setting_ignored(void **state)
+{
+	(void)state;
+	struct conf c;
+	struct buf err;
+	env_set("SMTP_FROM", "bad");
+	env_set("TOKEN_MINUTES", "x");
+	env_set("FLIGHTS_URL", "flights:8001");
+	assert_int_equal(load_svc(&c, &users, &err), 0);
+	assert_string_equal(buf_str(&err), "");
+	release_svc(&c, &users, &err);
+	assert_int_equal(load_svc(&c, &mailer, &err), 0);
+	release_svc(&c, &mailer, &err);
+	const char *want[] = {"SMTP_FROM", "TOKEN_MINUTES", "FLIGHTS_URL"};
+	expect_fail(want, 3);
+}
+
+/* ---- which keys a pool reads ---- */
+
+/* Load svc with every key problem in the environment: the keys it
+ * reads fail; the others stay NULL. */
+static void expect_keys(const struct service *svc, int secret, int service)
+{
+	struct conf c;
+	struct buf err;
+
+	env_set("SECRET_KEY", KEY_A);
+	env_set("SERVICE_KEY", KEY_B);
+	assert_int_equal(load_svc(&c, svc, &err), 0);
+	assert_true((c.secret_key != NULL) == secret);
+	assert_true((c.service_key != NULL) == service);
+	release_svc(&c, svc, &err);
+	env_set("SECRET_KEY", NULL);
+	env_set("SERVICE_KEY", "short");
+	int rc = load_svc(&c, svc, &err);
+	assert_int_equal(rc, secret || service ? -1 : 0);
+	assert_true((strstr(buf_str(&err), "SECRET_KEY") != NULL) == secret);
+	assert_true((strstr(buf_str(&err), "SERVICE_KEY") != NULL) == service);
+	release_svc(&c, svc, &err);
+}
+
+static void test_keys_by_routes(void **state)
+{
+	(void)state;
+	expect_keys(&app, 1, 1);
+	expect_keys(&users, 1, 0);
+	expect_keys(&admin_only, 1, 0);
+	expect_keys(&internal, 0, 1);
+	expect_keys(&mailer, 0, 1);
+	expect_keys(&bare, 0, 0);
+}
+
+/* Without peers a pool does not read SERVICE_TIMEOUT_MS either. */
+static void test_no_peers_no_timeout(void **state)
+{
+	(void)state;
+	struct conf c;
+	struct buf err;
+	env_set("SERVICE_TIMEOUT_MS", "x");
+	assert_int_equal(load_svc(&c, &internal, &err), 0);
+	assert_null(c.peer_urls);
+	assert_null(conf_peer_url(&c, "users"));
+	release_svc(&c, &internal, &err);
+	expect_fail_svc(&mailer, (const char *const[]){"SERVICE_TIMEOUT_MS"}, 1);
+}
+
+/* ---- peers ---- */
+
+static void test_peer_url(void **state)
+{
+	(void)state;
+	struct conf c;
+	struct buf err;
+	env_set("USERS_URL", "https://users.internal");
+	assert_int_equal(load(&c, &err), 0);
+	assert_ptr_equal(c.peers, app_peers);
+	assert_string_equal(conf_peer_url(&c, "flights"), "http://127.0.0.1:8001");
+	assert_string_equal(conf_peer_url(&c, "users"), "https://users.internal");
+	assert_null(conf_peer_url(&c, "payments"));
+	assert_null(conf_peer_url(&c, "USERS_URL"));
+	release(&c, &err);
+}
+
+/* ---- conf_describe ---- */
+
+/* The line of out that describes name, into line; NULL when none. */
+static const char *describe_line(const struct buf *out, const char *name, char *line, size_t len)
+{
+	size_t n = strlen(name);
+
+	for (const char *l = buf_str(out); *l; l = strchr(l, '\n') + 1) {
+		if (strncmp(l, name, n) == 0 && l[n] == '\t') {
+			snprintf(line, len, "%.*s", (int)strcspn(l, "\n"), l);
+			return line;
+		}
+		if (strchr(l, '\n') == NULL)
+			break;
+	}
+	return NULL;
+}
+
+static void expect_line(const struct buf *out, const char *name, const char *start)
+{
+	char line[256];
+
+	if (describe_line(out, name, line, sizeof(line)) == NULL)
+		fail_msg("%s not described: %s", name, buf_str(out));
+	if (strncmp(line, start, strlen(start)) != 0)
+		fail_msg("'%s' does not start with '%s'", line, start);
+}
+
+static void test_describe(void **state)
+{
+	(void)state;
+	struct buf out;
+	char line[256];
+
+	buf_init(&out);
+	conf_describe(&app, &out);
+	expect_line(&out, "DATABASE_URL", "DATABASE_URL\tsecret\trequired\t-\t");
+	expect_line(&out, "MAX_REQUESTS", "MAX_REQUESTS\tplain\toptional\t10000\t");
+	expect_line(&out, "SECRET_KEY", "SECRET_KEY\tsecret\trequired\t-\t");
+	expect_line(&out, "SERVICE_KEY", "SERVICE_KEY\tsecret\trequired\t-\t");
+	expect_line(&out, "SERVICE_TIMEOUT_MS", "SERVICE_TIMEOUT_MS\tplain\toptional\t2000\t");
+	expect_line(&out, "FLIGHTS_URL", "FLIGHTS_URL\tplain\toptional\thttp://127.0.0.1:8001\t");
+	expect_line(&out, "USERS_URL", "USERS_URL\tplain\toptional\thttp://127.0.0.1:8000\t");
+	expect_line(&out, "TOKEN_MINUTES", "TOKEN_MINUTES\tplain\toptional\t30\ttoken lifetime");
+	expect_line(&out, "GATEWAY_KEY", "GATEWAY_KEY\tsecret\toptional\t-\tits key");
+	expect_line(&out, "MODE", "MODE\tplain\toptional\ttest\tlive or test");
+	/* every line has five fields */
+	for (const char *l = buf_str(&out); *l; l = strchr(l, '\n') + 1) {
+		int tabs = 0;
+		for (const char *p = l; *p && *p != '\n'; p++)
+			tabs += *p == '\t';
+		assert_int_equal(tabs, 4);
+		assert_non_null(strchr(l, '\n'));
+	}
+	buf_reset(&out);
+	conf_describe(&mailer, &out);
+	assert_null(describe_line(&out, "SECRET_KEY", line, sizeof(line)));
+	assert_null(describe_line(&out, "SMTP_FROM", line, sizeof(line)));
+	expect_line(&out, "SERVICE_KEY", "SERVICE_KEY\tsecret\trequired");
+	expect_line(&out, "USERS_URL", "USERS_URL\tplain\toptional");
+	buf_reset(&out);
+	conf_describe(&users, &out);
+	expect_line(&out, "SECRET_KEY", "SECRET_KEY\tsecret\trequired");
+	assert_null(describe_line(&out, "SERVICE_KEY", line, sizeof(line)));
+	assert_null(describe_line(&out, "SERVICE_TIMEOUT_MS", line, sizeof(line)));
+	buf_release(&out);
+}
+
+static void test_check_address(void **state)
+{
+	(void)state;
+	assert_null(conf_check_address("no-reply@example.com"));
+	assert_non_null(conf_check_address("example.com"));
+	assert_non_null(conf_check_address("a b@example.com"));
+	assert_non_null(conf_check_address("<a@example.com>"));
+	assert_non_null(conf_check_address("a@example.com\n"));
 }
 
 int main(void)
@@ -328,6 +750,17 @@ int main(void)
 	        cmocka_unit_test_setup(test_all_problems_at_once, env_minimal),
 	        cmocka_unit_test_setup(test_same_keys_and_placeholder, env_minimal),
 	        cmocka_unit_test_setup(test_reload, env_minimal),
+	        cmocka_unit_test_setup(test_own_defaults, env_minimal),
+	        cmocka_unit_test_setup(test_own_set, env_minimal),
+	        cmocka_unit_test_setup(test_own_bad_values, env_minimal),
+	        cmocka_unit_test_setup(test_enum_message, env_minimal),
+	        cmocka_unit_test_setup(test_check_hook, env_minimal),
+	        cmocka_unit_test_setup(test_other_service_setting_ignored, env_minimal),
+	        cmocka_unit_test_setup(test_keys_by_routes, env_minimal),
+	        cmocka_unit_test_setup(test_no_peers_no_timeout, env_minimal),
+	        cmocka_unit_test_setup(test_peer_url, env_minimal),
+	        cmocka_unit_test_setup(test_describe, env_minimal),
+	        cmocka_unit_test(test_check_address),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup_group, NULL);
 }

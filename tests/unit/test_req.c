@@ -62,12 +62,12 @@ static void test_json_object(void **state)
 	struct req r;
 	const char *b = "{\"a\": 1, \"s\": \"x\"}";
 	req_with_body(&r, b, strlen(b));
-	struct json_object *o = req_json(&r);
+	struct json_object *o = req_json_or_reply(&r);
 	assert_non_null(o);
 	assert_true(json_object_is_type(o, json_type_object));
 	assert_int_equal(r.status, 0);
 	/* parsed once, owned by r */
-	assert_ptr_equal(req_json(&r), o);
+	assert_ptr_equal(req_json_or_reply(&r), o);
 	assert_ptr_equal(r.json, o);
 	req_release(&r);
 }
@@ -78,7 +78,7 @@ static void test_json_whitespace_ok(void **state)
 	struct req r;
 	const char *b = " \r\n\t{\"a\":[1,2,{}]}\n";
 	req_with_body(&r, b, strlen(b));
-	assert_non_null(req_json(&r));
+	assert_non_null(req_json_or_reply(&r));
 	assert_int_equal(r.status, 0);
 	req_release(&r);
 }
@@ -87,7 +87,7 @@ static void expect_status(const char *body, size_t len, int status)
 {
 	struct req r;
 	req_with_body(&r, body, len);
-	if (req_json(&r) != NULL)
+	if (req_json_or_reply(&r) != NULL)
 		fail_msg("req_json accepted '%s'", body ? body : "(null)");
 	if (r.status != status)
 		fail_msg("body '%s': status %d, want %d", body ? body : "(null)", r.status, status);
@@ -128,11 +128,11 @@ static void test_json_empty_body(void **state)
 	(void)state;
 	struct req r;
 	req_with_body(&r, NULL, 0);
-	assert_null(req_json(&r));
+	assert_null(req_json_or_reply(&r));
 	assert_true(r.status == 400 || r.status == 422);
 	req_release(&r);
 	req_with_body(&r, "", 0);
-	assert_null(req_json(&r));
+	assert_null(req_json_or_reply(&r));
 	assert_true(r.status == 400 || r.status == 422);
 	req_release(&r);
 }
@@ -154,7 +154,7 @@ static void test_json_deep_nesting(void **state)
 	b[k++] = '}';
 	struct req r;
 	req_with_body(&r, b, k);
-	assert_null(req_json(&r));
+	assert_null(req_json_or_reply(&r));
 	assert_int_equal(r.status, 400);
 	req_release(&r);
 	free(b);
@@ -175,9 +175,9 @@ static void test_param_id(void **state)
 	req_with_body(&r, NULL, 0);
 	set_param(&r, "id", "42");
 	set_param(&r, "max", "9223372036854775807");
-	assert_int_equal(req_param_id(&r, "id", &id), 0);
+	assert_int_equal(req_param_id_or_reply(&r, "id", NULL, &id), 0);
 	assert_int_equal(id, 42);
-	assert_int_equal(req_param_id(&r, "max", &id), 0);
+	assert_int_equal(req_param_id_or_reply(&r, "max", NULL, &id), 0);
 	assert_true(id == INT64_MAX);
 	assert_int_equal(r.status, 0);
 	req_release(&r);
@@ -193,7 +193,7 @@ static void test_param_id_bad(void **state)
 		int64_t id = 0;
 		req_with_body(&r, NULL, 0);
 		set_param(&r, "id", bad[i]);
-		if (req_param_id(&r, "id", &id) != -1)
+		if (req_param_id_or_reply(&r, "id", NULL, &id) != -1)
 			fail_msg("req_param_id accepted '%s'", bad[i]);
 		assert_int_equal(r.status, 404);
 		assert_int_equal(reply_detail_type(&r), json_type_string);
@@ -208,7 +208,7 @@ static void test_param_id_missing(void **state)
 	int64_t id = 0;
 	req_with_body(&r, NULL, 0);
 	set_param(&r, "other", "5");
-	assert_int_equal(req_param_id(&r, "id", &id), -1);
+	assert_int_equal(req_param_id_or_reply(&r, "id", NULL, &id), -1);
 	assert_int_equal(r.status, 404);
 	req_release(&r);
 }

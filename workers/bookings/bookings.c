@@ -11,6 +11,8 @@
 #include <sys/random.h>
 
 #include "bookings.h"
+#include "event.h"
+#include "flights/flight_entry.h"
 #include "field.h"
 #include "form.h"
 #include "http.h"
@@ -20,26 +22,24 @@
 #include "mem.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "peer.h"
 #include "reply.h"
 #include "req.h"
+#include "seat_set.h"
 #include "store.h"
 #include "worker.h"
 
 #define SEAT_MAX      8
-#define FLIGHT_JSON   4096
 #define OCCUPANCY_MAX 200
 #define SEATS_TTL     300 /* a rebuilt set is rebuilt again at least this often */
 
-struct flight_info {
-	int64_t id;
-	int64_t price_cents;
-	int64_t total_seats;
-	int is_active;
-	char flight_number[8];
-	char origin[4];
-	char destination[4];
-	char departure_time[24];
-};
+#define NOT_FOUND  "Booking not found"
+#define SEAT_TAKEN "Seat is already locked or booked"
+
+static const struct bookings_settings *settings(const struct worker *w)
+{
+	return w->settings;
+}
 
 /* ---- seats ---- */
 
@@ -74,12 +74,10 @@ void bookings_seat_name(int64_t i, char *out, size_t outlen)
 	snprintf(out, outlen, "%.*s", (int)(outlen - 1), name);
 }
 
-static void seat_key(char *out, size_t len, const char *prefix, int64_t flight, const char *seat)
+/* The Redis lock of a seat, lock:<flight_id>:<seat> (ours alone). */
+static void lock_key(const struct booking *b, char *out, size_t len)
 {
-	if (seat)
-		snprintf(out, len, "%s:%" PRId64 ":%s", prefix, flight, seat);
-	else
-		snprintf(out, len, "%s:%" PRId64, prefix, flight);
+	snprintf(out, len, "lock:%" PRId64 ":%s", b->flight_id, b->seat_number);
 }
 
 /* Give back our lock on a seat (compare-and-delete by owner token). */
@@ -87,7 +85,7 @@ static void unlock_seat(struct worker *w, const struct booking *b)
 {
 	char key[64];
 
-	seat_key(key, sizeof(key), "lock", b->flight_id, b->seat_number);
+	lock_key(b, key, sizeof(key));
 	kv_del_if(w->kv, key, b->lock_token);
 }
 
@@ -95,11 +93,11 @@ static void unlock_seat(struct worker *w, const struct booking *b)
  * set we could not update is dropped, to be rebuilt from PostgreSQL. */
 static void release_seat(struct worker *w, const struct booking *b)
 {
-	char key[48];
+	char key[SEAT_SET_KEY_MAX];
 
 	if (b->lock_token[0])
 		unlock_seat(w, b);
-	seat_key(key, sizeof(key), "seats", b->flight_id, NULL);
+	seat_set_key(b->flight_id, key, sizeof(key));
 	if (kv_srem(w->kv, key, b->seat_number) < 0)
 		kv_del(w->kv, key);
 }
@@ -138,74 +136,30 @@ static struct json_object *booking_json(const struct booking *b)
 	return o;
 }
 
+static struct json_object *booking_row_json(const void *row)
+{
+	return booking_json(row);
+}
+
 /* ---- the flight, from the shared cache or the flights pool ---- */
 
-/* Copy string member name of o into out ("" when absent). */
-static void copy_member(struct json_object *o, const char *name, char *out, size_t len)
+/* The flight id into f (flight_entry.h, the flights service's format):
+ * 0, or -1 after replying 404 or 503. */
+static int flight_or_reply(struct req *r, int64_t id, struct flight *f)
 {
-	struct json_object *v;
-
-	out[0] = '\0';
-	if (json_object_object_get_ex(o, name, &v) && json_object_is_type(v, json_type_string))
-		snprintf(out, len, "%s", json_object_get_string(v));
-}
-
-static int flight_from_json(struct json_object *o, struct flight_info *f)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, "price_cents", &v))
-		return -1;
-	f->price_cents = json_object_get_int64(v);
-	if (!json_object_object_get_ex(o, "total_seats", &v))
-		return -1;
-	f->total_seats = json_object_get_int64(v);
-	f->is_active = !json_object_object_get_ex(o, "is_active", &v) || json_object_get_boolean(v);
-	copy_member(o, "flight_number", f->flight_number, sizeof(f->flight_number));
-	copy_member(o, "origin", f->origin, sizeof(f->origin));
-	copy_member(o, "destination", f->destination, sizeof(f->destination));
-	copy_member(o, "departure_time", f->departure_time, sizeof(f->departure_time));
-	return f->total_seats > 0 && f->price_cents >= 0 ? 0 : -1;
-}
-
-static int flight_cached(struct worker *w, int64_t id, struct flight_info *f)
-{
-	char key[40], text[FLIGHT_JSON];
-
-	snprintf(key, sizeof(key), "flight:%" PRId64, id);
-	if (kv_get(w->kv, key, text, sizeof(text)) != 1)
-		return -1;
-	struct json_object *o = json_tokener_parse(text);
-	int rc = flight_from_json(o, f);
-	json_object_put(o);
-	return rc;
-}
-
-/* The flight id into f: 0, or -1 after replying 404 or 503. */
-static int flight_get(struct req *r, int64_t id, struct flight_info *f)
-{
-	const struct conf *c = r->w->conf;
 	struct http_response resp;
-	char url[512];
+	char path[48];
 
-	f->id = id;
-	if (flight_cached(r->w, id, f) == 0)
+	if (flight_entry_get(r->w->kv, id, f, NULL) == 1)
 		return 0;
-	snprintf(url, sizeof(url), "%s/internal/flights/%" PRId64, c->flights_url, id);
-	int rc = http_call("GET", url, c->service_key, r->request_id, NULL, c->service_timeout_ms,
-	                   &resp);
+	snprintf(path, sizeof(path), "/internal/flights/%" PRId64, id);
+	int rc = peer_call(r->w, "flights", "GET", path, r->request_id, NULL, &resp);
 	if (rc == 0 && resp.status == 404) {
 		reply_error(r, 404, "Flight not found");
 		rc = -1;
-	} else if (rc < 0 || resp.status != 200) {
+	} else if (rc < 0 || resp.status != 200 || flight_entry_parse(buf_str(&resp.body), f) < 0) {
 		reply_error(r, 503, "Flight service unavailable");
 		rc = -1;
-	} else {
-		struct json_object *o = http_response_json(&resp);
-		rc = flight_from_json(o, f);
-		json_object_put(o);
-		if (rc < 0)
-			reply_error(r, 503, "Flight service unavailable");
 	}
 	http_response_release(&resp);
 	return rc;
@@ -220,9 +174,9 @@ struct booking_input {
 };
 
 /* Read and check the body; 0, or -1 after replying 400/403/422. */
-static int read_booking(struct req *r, struct booking_input *in)
+static int read_booking_or_reply(struct req *r, struct booking_input *in)
 {
-	struct json_object *body = req_json(r);
+	struct json_object *body = req_json_or_reply(r);
 	struct field_errors e;
 	int64_t uid = 0;
 
@@ -238,10 +192,10 @@ static int read_booking(struct req *r, struct booking_input *in)
 	}
 	field_errors_release(&e);
 	in->user_id = has_uid ? uid : r->user.uid;
-	return req_check_user(r, in->user_id);
+	return req_check_user_or_reply(r, in->user_id);
 }
 
-static void seat_invalid(struct req *r)
+static void reply_seat_invalid(struct req *r)
 {
 	struct field_errors e;
 
@@ -271,17 +225,17 @@ static int lock_seat(struct worker *w, const struct booking *b)
 {
 	char key[64];
 
-	seat_key(key, sizeof(key), "lock", b->flight_id, b->seat_number);
+	lock_key(b, key, sizeof(key));
 	int rc = kv_set(w->kv, key, b->lock_token, strlen(b->lock_token),
-	                (long long)w->conf->booking_hold_seconds * 1000, 1);
+	                (long long)settings(w)->hold_seconds * 1000, 1);
 	return rc != 0;
 }
 
 static void reply_created(struct req *r, struct booking *out)
 {
-	char key[48];
+	char key[SEAT_SET_KEY_MAX];
 
-	seat_key(key, sizeof(key), "seats", out->flight_id, NULL);
+	seat_set_key(out->flight_id, key, sizeof(key));
 	if (kv_sadd_existing(r->w->kv, key, out->seat_number) < 0)
 		kv_del(r->w->kv, key);
 	count(r->w, "pending");
@@ -290,15 +244,15 @@ static void reply_created(struct req *r, struct booking *out)
 
 static void create(struct req *r)
 {
-	const struct conf *c = r->w->conf;
+	const struct bookings_settings *c = settings(r->w);
 	struct booking_input in;
-	struct flight_info f;
+	struct flight f;
 	struct booking b = {0}, out;
 
-	if (read_booking(r, &in) < 0 || flight_get(r, in.flight_id, &f) < 0)
+	if (read_booking_or_reply(r, &in) < 0 || flight_or_reply(r, in.flight_id, &f) < 0)
 		return;
 	if (bookings_seat_index(in.seat, f.total_seats, b.seat_number, sizeof(b.seat_number)) < 0) {
-		seat_invalid(r);
+		reply_seat_invalid(r);
 		return;
 	}
 	if (!f.is_active) {
@@ -311,15 +265,15 @@ static void create(struct req *r)
 	snprintf(b.flight_number, sizeof(b.flight_number), "%s", f.flight_number);
 	snprintf(b.origin, sizeof(b.origin), "%s", f.origin);
 	snprintf(b.destination, sizeof(b.destination), "%s", f.destination);
-	snprintf(b.departure_time, sizeof(b.departure_time), "%s", f.departure_time);
+	field_format_time(f.departure_time, b.departure_time, sizeof(b.departure_time));
 	new_token(b.lock_token, sizeof(b.lock_token));
 	if (!lock_seat(r->w, &b)) {
 		count(r->w, "rejected");
-		reply_error(r, 409, "Seat is already locked or booked");
+		reply_error(r, 409, SEAT_TAKEN);
 		return;
 	}
-	enum create_result rc = store_booking_create(r->w->db, &b, c->max_active_holds,
-	                                             c->booking_hold_seconds, &out);
+	enum create_result rc =
+	        store_booking_create(r->w->db, &b, c->max_active_holds, c->hold_seconds, &out);
 	if (rc == CREATE_OK) {
 		reply_created(r, &out);
 		return;
@@ -327,12 +281,12 @@ static void create(struct req *r)
 	unlock_seat(r->w, &b);
 	if (rc == CREATE_SEAT_TAKEN) {
 		count(r->w, "rejected");
-		reply_error(r, 409, "Seat is already locked or booked");
+		reply_error(r, 409, SEAT_TAKEN);
 	} else if (rc == CREATE_TOO_MANY_HOLDS) {
 		reply_error(r, 409,
 		            "Too many active holds: pay for or cancel a pending booking first");
 	} else {
-		reply_error(r, 503, "Database unavailable");
+		reply_error(r, 503, REPLY_DB_DOWN);
 	}
 }
 
@@ -348,93 +302,44 @@ void bookings_create(struct req *r)
 
 static const char *const statuses[] = {"pending", "confirmed", "expired", "cancelled", NULL};
 
-static int status_valid(const char *s)
-{
-	for (int i = 0; statuses[i]; i++)
-		if (strcmp(s, statuses[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* Read the list filters; 0, or -1 after replying 403/422. */
-static int read_filter(struct req *r, struct booking_filter *f, char *status, size_t len)
-{
-	struct field_errors e;
-
-	memset(f, 0, sizeof(*f));
-	field_errors_init(&e);
-	field_query_int64(r->query, "user_id", 1, INT64_MAX, FIELD_OPTIONAL, &f->user_id, &e);
-	field_query_int64(r->query, "flight_id", 1, INT64_MAX, FIELD_OPTIONAL, &f->flight_id, &e);
-	if (field_query_str(r->query, "status", 1, 16, status, len, FIELD_OPTIONAL, &e) > 0) {
-		if (status_valid(status))
-			f->status = status;
-		else
-			field_error_add(
-			        &e, "query", "status",
-			        "Input should be 'pending', 'confirmed', 'expired' or 'cancelled'",
-			        "enum");
-	}
-	field_query_paging(r->query, &f->limit, &f->offset, &e);
-	if (e.count) {
-		reply_invalid(r, &e);
-		return -1;
-	}
-	field_errors_release(&e);
-	if (req_check_user(r, f->user_id) < 0)
-		return -1;
-	if (f->user_id == 0)
-		f->user_id = req_owner(r);
-	return 0;
-}
-
 void bookings_list(struct req *r)
 {
-	struct booking_filter f;
+	struct booking_filter f = {0};
+	const struct req_filter filters[] = {
+	        {"user_id", REQ_FILTER_USER, NULL, &f.user_id},
+	        {"flight_id", REQ_FILTER_ID, NULL, &f.flight_id},
+	        {"status", REQ_FILTER_ENUM, statuses, &f.status},
+	        {NULL, 0, NULL, NULL},
+	};
 	struct booking *rows = NULL;
-	char status[24], total_text[24];
 	int n = 0;
 	int64_t total = 0;
 
-	if (read_filter(r, &f, status, sizeof(status)) < 0)
+	if (req_list_or_reply(r, filters, &f.limit, &f.offset) < 0)
 		return;
-	if (store_booking_list(r->w->db, &f, &rows, &n, &total) != STORE_OK) {
-		reply_error(r, 503, "Database unavailable");
-		return;
-	}
-	struct json_object *list = json_object_new_array_ext(n);
-	for (int i = 0; i < n; i++)
-		json_object_array_add(list, booking_json(&rows[i]));
+	enum store_status st = store_booking_list(r->w->db, &f, &rows, &n, &total);
+	if (reply_unless_ok(r, st, NULL, NULL) == 0)
+		reply_rows(r, rows, n, sizeof(*rows), booking_row_json, total);
 	free(rows);
-	snprintf(total_text, sizeof(total_text), "%" PRId64, total);
-	reply_header(r, "X-Total-Count", total_text);
-	reply_json(r, 200, list);
 }
 
-/* The caller's booking (any, for admins): 0, or -1 after replying. */
-static int own_booking(struct req *r, struct booking *b)
+/* The caller's booking (any, for admins and services): 0, or -1 after
+ * replying 404 or 503. */
+static int own_booking_or_reply(struct req *r, struct booking *b)
 {
 	int64_t id;
 
-	if (req_param_id(r, "id", &id) < 0)
+	if (req_param_id_or_reply(r, "id", NULL, &id) < 0)
 		return -1;
-	int64_t owner = req_owner(r);
-	switch (store_booking_get(r->w->db, id, owner, b)) {
-	case STORE_OK:
-		return 0;
-	case STORE_NOT_FOUND:
-		reply_error(r, 404, "Booking not found");
-		return -1;
-	default:
-		reply_error(r, 503, "Database unavailable");
-		return -1;
-	}
+	return reply_unless_ok(r, store_booking_get(r->w->db, id, req_owner(r), b), NOT_FOUND,
+	                       NULL);
 }
 
 void bookings_get(struct req *r)
 {
 	struct booking b;
 
-	if (own_booking(r, &b) == 0)
+	if (own_booking_or_reply(r, &b) == 0)
 		reply_json(r, 200, booking_json(&b));
 }
 
@@ -442,7 +347,7 @@ void bookings_status(struct req *r)
 {
 	struct booking b;
 
-	if (own_booking(r, &b) < 0)
+	if (own_booking_or_reply(r, &b) < 0)
 		return;
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "booking_id", json_object_new_int64(b.id));
@@ -453,28 +358,20 @@ void bookings_status(struct req *r)
 void bookings_cancel(struct req *r)
 {
 	struct booking b;
-	char was[16] = "", detail[64];
+	char was[16] = "", detail[64] = "";
 	int64_t id;
 
-	if (req_param_id(r, "id", &id) < 0)
+	if (req_param_id_or_reply(r, "id", NULL, &id) < 0)
 		return;
-	int64_t owner = req_owner(r);
-	switch (store_booking_cancel(r->w->db, id, owner, &b, was, sizeof(was))) {
-	case STORE_OK:
-		release_seat(r->w, &b);
-		count(r->w, "cancelled");
-		reply_json(r, 200, booking_json(&b));
-		return;
-	case STORE_CONFLICT:
+	enum store_status st =
+	        store_booking_cancel(r->w->db, id, req_owner(r), &b, was, sizeof(was));
+	if (st == STORE_CONFLICT)
 		snprintf(detail, sizeof(detail), "Booking is already %s", b.status);
-		reply_error(r, 409, detail);
+	if (reply_unless_ok(r, st, NOT_FOUND, detail) < 0)
 		return;
-	case STORE_NOT_FOUND:
-		reply_error(r, 404, "Booking not found");
-		return;
-	default:
-		reply_error(r, 503, "Database unavailable");
-	}
+	release_seat(r->w, &b);
+	count(r->w, "cancelled");
+	reply_json(r, 200, booking_json(&b));
 }
 
 static const char *seat_status(const struct booking *live, int n, const char *seat)
@@ -487,18 +384,15 @@ static const char *seat_status(const struct booking *live, int n, const char *se
 
 void bookings_seat_map(struct req *r)
 {
-	struct flight_info f;
+	struct flight f;
 	struct booking *live = NULL;
 	char seat[SEAT_MAX];
 	int64_t id;
 	int n = 0;
 
-	if (req_param_id(r, "id", &id) < 0 || flight_get(r, id, &f) < 0)
+	if (req_param_id_or_reply(r, "id", NULL, &id) < 0 || flight_or_reply(r, id, &f) < 0 ||
+	    reply_unless_ok(r, store_live_seats(r->w->db, id, &live, &n), NULL, NULL) < 0)
 		return;
-	if (store_live_seats(r->w->db, id, &live, &n) != STORE_OK) {
-		reply_error(r, 503, "Database unavailable");
-		return;
-	}
 	struct json_object *list = json_object_new_array_ext((int)f.total_seats);
 	for (int64_t i = 0; i < f.total_seats; i++) {
 		struct json_object *o = json_object_new_object();
@@ -541,14 +435,14 @@ static int parse_ids(const char *text, int64_t *ids, int *n, struct buf *literal
 static int64_t rebuild_set(struct worker *w, int64_t id, const struct booking *rows, int n)
 {
 	const char **members = xcalloc((size_t)n + 1, sizeof(*members));
-	char key[48];
+	char key[SEAT_SET_KEY_MAX];
 	int m = 0;
 
-	members[m++] = "_";
+	members[m++] = SEAT_SET_SENTINEL;
 	for (int i = 0; i < n; i++)
 		if (rows[i].flight_id == id)
 			members[m++] = rows[i].seat_number;
-	seat_key(key, sizeof(key), "seats", id, NULL);
+	seat_set_key(id, key, sizeof(key));
 	kv_set_replace(w->kv, key, members, m, SEATS_TTL);
 	free(members);
 	return m - 1;
@@ -576,10 +470,8 @@ void bookings_internal_occupancy(struct req *r)
 	}
 	enum store_status st = store_occupancy(r->w->db, literal.data, &rows, &nrows);
 	buf_release(&literal);
-	if (st != STORE_OK) {
-		reply_error(r, 503, "Database unavailable");
+	if (reply_unless_ok(r, st, NULL, NULL) < 0)
 		return;
-	}
 	struct json_object *o = json_object_new_object();
 	for (int i = 0; i < n; i++) {
 		snprintf(key, sizeof(key), "%" PRId64, ids[i]);
@@ -594,7 +486,7 @@ void bookings_internal_get(struct req *r)
 {
 	struct booking b;
 
-	if (own_booking(r, &b) == 0)
+	if (own_booking_or_reply(r, &b) == 0)
 		reply_json(r, 200, booking_json(&b));
 }
 
@@ -604,31 +496,24 @@ void bookings_internal_confirm(struct req *r)
 	struct field_errors e;
 	struct booking b;
 	int64_t id, payment_id = 0;
-	char detail[64];
+	char detail[64] = "";
 
-	if (req_param_id(r, "id", &id) < 0 || (body = req_json(r)) == NULL)
+	if (req_param_id_or_reply(r, "id", NULL, &id) < 0 || (body = req_json_or_reply(r)) == NULL)
 		return;
 	field_errors_init(&e);
-	if (field_int64(body, "payment_id", 1, INT64_MAX, FIELD_REQUIRED, &payment_id, &e) < 0) {
+	if (field_int64(body, BOOKING_CONFIRM_PAYMENT, 1, INT64_MAX, FIELD_REQUIRED, &payment_id,
+	                &e) < 0) {
 		reply_invalid(r, &e);
 		return;
 	}
 	field_errors_release(&e);
-	switch (store_booking_confirm(r->w->db, id, payment_id, &b)) {
-	case STORE_OK:
-		count(r->w, "confirmed");
-		reply_json(r, 200, booking_json(&b));
-		return;
-	case STORE_CONFLICT:
+	enum store_status st = store_booking_confirm(r->w->db, id, payment_id, &b);
+	if (st == STORE_CONFLICT)
 		snprintf(detail, sizeof(detail), "Booking is %s", b.status);
-		reply_error(r, 409, detail);
+	if (reply_unless_ok(r, st, NOT_FOUND, detail) < 0)
 		return;
-	case STORE_NOT_FOUND:
-		reply_error(r, 404, "Booking not found");
-		return;
-	default:
-		reply_error(r, 503, "Database unavailable");
-	}
+	count(r->w, "confirmed");
+	reply_json(r, 200, booking_json(&b));
 }
 
 /* ---- background ---- */

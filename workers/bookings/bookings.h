@@ -8,6 +8,13 @@
 
 struct req;
 struct worker;
+struct service;
+
+/* The bookings service's own settings (main.c declares them). */
+struct bookings_settings {
+	int hold_seconds;     /* BOOKING_HOLD_SECONDS: how long a pending booking holds */
+	int max_active_holds; /* MAX_ACTIVE_HOLDS pending bookings per user */
+};
 
 void bookings_create(struct req *r);
 void bookings_list(struct req *r);
@@ -29,5 +36,8 @@ void bookings_tick(struct worker *w);
 int bookings_seat_index(const char *seat, int64_t total_seats, char *out, size_t outlen);
 /* The canonical name of seat index i ("1A" for 0) into out. */
 void bookings_seat_name(int64_t i, char *out, size_t outlen);
+
+/* What the pool declares (service.c): routes, settings, peers, hooks. */
+extern const struct service bookings_service;
 
 #endif

@@ -22,19 +22,13 @@
 #include "store.h"
 #include "worker.h"
 
-#define PRICE_MAX_CENTS 100000000LL /* 1,000,000.00 */
-#define SEATS_MAX       853
-#define CACHE_TTL_MS    300000LL
-#define FLIGHT_JSON_MAX 2048
-#define CACHE_KEY_MAX   40
-#define LIST_KEY_MAX    128
-#define LIST_TTL_MS     30000LL
-#define LIST_JSON_MAX   (256 * 1024)
-#define LIST_GEN_KEY    "flights:gen"
-#define INPUT_MAX       64 /* longest code or number looked at */
+#define LIST_KEY_MAX  128
+#define LIST_TTL_MS   30000LL
+#define LIST_JSON_MAX (256 * 1024)
+#define LIST_GEN_KEY  "flights:gen"
+#define INPUT_MAX     64 /* longest code or number looked at */
 
 static const char not_found[] = "Flight not found";
-static const char db_down[] = "Database unavailable";
 static const char seats_down[] = "Seat availability unavailable";
 static const char bookings_down[] = "Booking service unavailable";
 static const char duplicate[] = "Flight number already exists on that date";
@@ -90,109 +84,7 @@ int flights_iata_normalize(const char *s, char *out)
 	return s[3] == '\0' ? 0 : -1;
 }
 
-/* ---- JSON ---------------------------------------------------------- */
-
-static void add_time(struct json_object *o, const char *name, int64_t t)
-{
-	char s[32];
-
-	field_format_time(t, s, sizeof(s));
-	json_object_object_add(o, name, json_object_new_string(s));
-}
-
-struct json_object *flights_json(const struct flight *f, int available)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "id", json_object_new_int64(f->id));
-	json_object_object_add(o, "flight_number", json_object_new_string(f->flight_number));
-	json_object_object_add(o, "airline", json_object_new_string(f->airline));
-	json_object_object_add(o, "origin", json_object_new_string(f->origin));
-	json_object_object_add(o, "destination", json_object_new_string(f->destination));
-	add_time(o, "departure_time", f->departure_time);
-	add_time(o, "arrival_time", f->arrival_time);
-	json_object_object_add(o, "price", field_json_money(f->price_cents));
-	if (available < 0)
-		json_object_object_add(o, "price_cents", json_object_new_int64(f->price_cents));
-	json_object_object_add(o, "total_seats", json_object_new_int(f->total_seats));
-	if (available >= 0)
-		json_object_object_add(o, "available_seats", json_object_new_int(available));
-	json_object_object_add(o, "is_active", json_object_new_boolean(f->is_active));
-	add_time(o, "created_at", f->created_at);
-	return o;
-}
-
-/* The string members of the internal form into f: 0 or -1. */
-static int strings_from_json(struct json_object *o, struct flight *f, struct field_errors *e)
-{
-	const char *num = NULL, *airline = NULL, *origin = NULL, *dest = NULL;
-
-	field_str(o, "flight_number", 3, FLIGHT_NUMBER_MAX - 1, FIELD_REQUIRED, &num, e);
-	field_str(o, "airline", 1, AIRLINE_MAX - 1, FIELD_REQUIRED, &airline, e);
-	field_str(o, "origin", 3, 3, FIELD_REQUIRED, &origin, e);
-	field_str(o, "destination", 3, 3, FIELD_REQUIRED, &dest, e);
-	if (e->count)
-		return -1;
-	snprintf(f->flight_number, sizeof(f->flight_number), "%s", num);
-	snprintf(f->airline, sizeof(f->airline), "%s", airline);
-	snprintf(f->origin, sizeof(f->origin), "%s", origin);
-	snprintf(f->destination, sizeof(f->destination), "%s", dest);
-	return 0;
-}
-
-int flights_from_json(const char *text, struct flight *f)
-{
-	struct json_object *o = json_tokener_parse(text);
-	struct field_errors e;
-	int64_t seats = 0;
-	int rc = -1;
-
-	if (o == NULL || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		return -1;
-	}
-	memset(f, 0, sizeof(*f));
-	field_errors_init(&e);
-	field_int64(o, "id", 1, INT64_MAX, FIELD_REQUIRED, &f->id, &e);
-	field_time(o, "departure_time", FIELD_REQUIRED, &f->departure_time, &e);
-	field_time(o, "arrival_time", FIELD_REQUIRED, &f->arrival_time, &e);
-	field_int64(o, "price_cents", 0, PRICE_MAX_CENTS, FIELD_REQUIRED, &f->price_cents, &e);
-	field_int64(o, "total_seats", 1, SEATS_MAX, FIELD_REQUIRED, &seats, &e);
-	field_bool(o, "is_active", FIELD_REQUIRED, &f->is_active, &e);
-	field_time(o, "created_at", FIELD_REQUIRED, &f->created_at, &e);
-	if (strings_from_json(o, f, &e) == 0 && e.count == 0) {
-		f->total_seats = (int)seats;
-		rc = 0;
-	}
-	field_errors_release(&e);
-	json_object_put(o);
-	return rc;
-}
-
-/* ---- the flight:<id> cache ------------------------------------------ */
-
-static void cache_key(int64_t id, char *key, size_t len)
-{
-	snprintf(key, len, "flight:%" PRId64, id);
-}
-
-/* Store f's internal JSON under flight:<id> (only when absent if nx) and
- * append it to json when not NULL. 0, or -1 when Redis did not take it. */
-static int cache_put(struct worker *w, const struct flight *f, int nx, struct buf *json)
-{
-	struct json_object *o = flights_json(f, -1);
-	char key[CACHE_KEY_MAX];
-	size_t len;
-	const char *s = json_object_to_json_string_length(
-	        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-
-	cache_key(f->id, key, sizeof(key));
-	int rc = kv_set(w->kv, key, s, len, CACHE_TTL_MS, nx) < 0 ? -1 : 0;
-	if (json)
-		buf_add(json, s, len);
-	json_object_put(o);
-	return rc;
-}
+/* ---- the flight:<id> cache (flight_entry.h) ------------------------ */
 
 /* Every cached list names the generation it was read in: a new one
  * makes them all unreachable at once. */
@@ -206,18 +98,14 @@ static void lists_stale(struct worker *w)
 
 static void cache_drop(struct worker *w, int64_t id)
 {
-	char key[CACHE_KEY_MAX];
-
-	cache_key(id, key, sizeof(key));
-	if (kv_del(w->kv, key) < 0)
-		log_warn("flight cache not invalidated: redis down", "key", key);
+	flight_entry_drop(w->kv, id);
 	lists_stale(w);
 }
 
 /* After a write: the cache holds f as written, or nothing. */
 static void cache_refresh(struct worker *w, const struct flight *f)
 {
-	if (cache_put(w, f, 0, NULL) < 0)
+	if (flight_entry_put(w->kv, f, 0, NULL) < 0)
 		cache_drop(w, f->id);
 	else
 		lists_stale(w);
@@ -228,21 +116,11 @@ static void cache_refresh(struct worker *w, const struct flight *f)
 static enum store_status flight_load(struct worker *w, int64_t id, struct flight *f,
                                      struct buf *json)
 {
-	char key[CACHE_KEY_MAX], text[FLIGHT_JSON_MAX];
-
-	cache_key(id, key, sizeof(key));
-	if (kv_get(w->kv, key, text, sizeof(text)) == 1) {
-		if (flights_from_json(text, f) == 0 && f->id == id) {
-			if (json)
-				buf_adds(json, text);
-			return STORE_OK;
-		}
-		log_warn("flight cache entry unreadable: dropped", "key", key);
-		kv_del(w->kv, key);
-	}
+	if (flight_entry_get(w->kv, id, f, json) == 1)
+		return STORE_OK;
 	enum store_status st = store_flight_by_id(w->db, id, f);
 	if (st == STORE_OK)
-		cache_put(w, f, 1, json);
+		flight_entry_put(w->kv, f, 1, json);
 	return st;
 }
 
@@ -250,19 +128,14 @@ static enum store_status flight_load(struct worker *w, int64_t id, struct flight
 
 /* The route's :id as a flight id: 0, or -1 after replying 404 (an id
  * that does not parse names no flight). */
-static int flight_id(struct req *r, int64_t *id)
+static int flight_id_or_reply(struct req *r, int64_t *id)
 {
-	const char *v = route_param(&r->match, "id");
-
-	if (v && field_parse_int64(v, 1, INT64_MAX, id) == 0)
-		return 0;
-	reply_error(r, 404, not_found);
-	return -1;
+	return req_param_id_or_reply(r, "id", not_found, id);
 }
 
 static void reply_flight(struct req *r, int status, const struct flight *f, long long live)
 {
-	reply_json(r, status, flights_json(f, occupancy_available(f->total_seats, live)));
+	reply_json(r, status, flight_entry_json(f, occupancy_available(f->total_seats, live)));
 }
 
 void flights_get(struct req *r)
@@ -271,12 +144,10 @@ void flights_get(struct req *r)
 	int64_t id;
 	long long live;
 
-	if (flight_id(r, &id) < 0)
+	if (flight_id_or_reply(r, &id) < 0 ||
+	    reply_unless_ok(r, flight_load(r->w, id, &f, NULL), not_found, NULL) < 0)
 		return;
-	enum store_status st = flight_load(r->w, id, &f, NULL);
-	if (st == STORE_ERROR) {
-		reply_error(r, 503, db_down);
-	} else if (st != STORE_OK || !f.is_active) {
+	if (!f.is_active) {
 		reply_error(r, 404, not_found);
 	} else if (occupancy_live(r->w, r->request_id, &f.id, 1, &live) < 0) {
 		reply_error(r, 503, seats_down);
@@ -291,19 +162,11 @@ void flights_internal_get(struct req *r)
 	struct buf json;
 	int64_t id;
 
-	if (flight_id(r, &id) < 0)
+	if (flight_id_or_reply(r, &id) < 0)
 		return;
 	buf_init(&json);
-	switch (flight_load(r->w, id, &f, &json)) {
-	case STORE_OK:
+	if (reply_unless_ok(r, flight_load(r->w, id, &f, &json), not_found, NULL) == 0)
 		reply_raw(r, 200, "application/json", buf_str(&json), json.len);
-		break;
-	case STORE_NOT_FOUND:
-		reply_error(r, 404, not_found);
-		break;
-	default:
-		reply_error(r, 503, db_down);
-	}
 	buf_release(&json);
 }
 
@@ -331,12 +194,25 @@ static void query_date(const char *query, const char *name, int64_t *date, struc
 		                "date_parsing");
 }
 
+/* A row of the public list: the flight and its seats left. */
+struct listed {
+	const struct flight *f;
+	int available;
+};
+
+static struct json_object *listed_json(const void *row)
+{
+	const struct listed *l = row;
+
+	return flight_entry_json(l->f, l->available);
+}
+
 /* Reply the page l with each flight's seats left and the total count. */
 static void reply_list(struct req *r, const struct flight_list *l)
 {
 	int64_t *ids = xcalloc((size_t)l->count + 1, sizeof(*ids));
 	long long *live = xcalloc((size_t)l->count + 1, sizeof(*live));
-	char total[24];
+	struct listed *rows = xcalloc((size_t)l->count + 1, sizeof(*rows));
 
 	for (int i = 0; i < l->count; i++)
 		ids[i] = l->rows[i].id;
@@ -344,16 +220,13 @@ static void reply_list(struct req *r, const struct flight_list *l)
 		reply_error(r, 503, seats_down);
 		goto out;
 	}
-	struct json_object *arr = json_object_new_array_ext(l->count);
 	for (int i = 0; i < l->count; i++) {
-		const struct flight *f = &l->rows[i];
-		json_object_array_add(
-		        arr, flights_json(f, occupancy_available(f->total_seats, live[i])));
+		rows[i].f = &l->rows[i];
+		rows[i].available = occupancy_available(l->rows[i].total_seats, live[i]);
 	}
-	snprintf(total, sizeof(total), "%" PRId64, l->total);
-	reply_header(r, "X-Total-Count", total);
-	reply_json(r, 200, arr);
+	reply_rows(r, rows, l->count, sizeof(*rows), listed_json, l->total);
 out:
+	free(rows);
 	free(live);
 	free(ids);
 }
@@ -389,9 +262,9 @@ static int list_cached(struct worker *w, const char *key, struct flight_list *l)
 		l->rows = xcalloc((size_t)l->count + 1, sizeof(*l->rows));
 		rc = 0;
 		for (int i = 0; i < l->count && rc == 0; i++)
-			rc = flights_from_json(json_object_to_json_string(
-			                               json_object_array_get_idx(rows, (size_t)i)),
-			                       &l->rows[i]);
+			rc = flight_entry_parse(json_object_to_json_string(
+			                                json_object_array_get_idx(rows, (size_t)i)),
+			                        &l->rows[i]);
 	}
 	json_object_put(o);
 	if (rc < 0)
@@ -406,7 +279,7 @@ static void list_put(struct worker *w, const char *key, const struct flight_list
 	size_t len;
 
 	for (int i = 0; i < l->count; i++)
-		json_object_array_add(rows, flights_json(&l->rows[i], -1));
+		json_object_array_add(rows, flight_entry_json(&l->rows[i], -1));
 	json_object_object_add(o, "total", json_object_new_int64(l->total));
 	json_object_object_add(o, "rows", rows);
 	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
@@ -446,10 +319,8 @@ static void list(struct req *r, const char *date_name)
 		return;
 	}
 	field_errors_release(&e);
-	if (list_load(r->w, &q, &l) != STORE_OK) {
-		reply_error(r, 503, db_down);
+	if (reply_unless_ok(r, list_load(r->w, &q, &l), NULL, NULL) < 0)
 		return;
-	}
 	reply_list(r, &l);
 	store_flight_list_release(&l);
 }
@@ -504,14 +375,14 @@ static void read_fields(struct json_object *body, enum field_need need, struct f
 	          e);
 	field_time(body, "departure_time", need, &f->departure_time, e);
 	field_time(body, "arrival_time", need, &f->arrival_time, e);
-	field_money(body, "price", PRICE_MAX_CENTS, need, &f->price_cents, e);
-	if (field_int64(body, "total_seats", 1, SEATS_MAX, need, &seats, e) > 0)
+	field_money(body, "price", FLIGHT_PRICE_MAX, need, &f->price_cents, e);
+	if (field_int64(body, "total_seats", 1, FLIGHT_SEATS_MAX, need, &seats, e) > 0)
 		f->total_seats = (int)seats;
 }
 
 /* Check f as a whole once its fields are valid: 0, or -1 after replying
  * 422. e is released either way. */
-static int finish_checks(struct req *r, const struct flight *f, struct field_errors *e)
+static int finish_or_reply(struct req *r, const struct flight *f, struct field_errors *e)
 {
 	if (e->count == 0 && strcmp(f->origin, f->destination) == 0)
 		field_error_add(e, "body", "destination", "Destination must differ from origin",
@@ -529,7 +400,7 @@ static int finish_checks(struct req *r, const struct flight *f, struct field_err
 
 void flights_create(struct req *r)
 {
-	struct json_object *body = req_json(r);
+	struct json_object *body = req_json_or_reply(r);
 	struct flight f = {0}, out;
 	struct field_errors e;
 
@@ -539,55 +410,29 @@ void flights_create(struct req *r)
 	read_fields(body, FIELD_REQUIRED, &f, &e);
 	if (f.airline[0] == '\0')
 		snprintf(f.airline, sizeof(f.airline), "%.2s", f.flight_number);
-	if (finish_checks(r, &f, &e) < 0)
+	if (finish_or_reply(r, &f, &e) < 0 ||
+	    reply_unless_ok(r, store_flight_create(r->w->db, &f, &out), NULL, duplicate) < 0)
 		return;
-	switch (store_flight_create(r->w->db, &f, &out)) {
-	case STORE_OK:
-		lists_stale(r->w);
-		reply_flight(r, 201, &out, 0); /* a new flight has no bookings */
-		return;
-	case STORE_CONFLICT:
-		reply_error(r, 409, duplicate);
-		return;
-	default:
-		reply_error(r, 503, db_down);
-	}
+	lists_stale(r->w);
+	reply_flight(r, 201, &out, 0); /* a new flight has no bookings */
 }
 
-/* Load flight id from PostgreSQL for a change: 0, or -1 after replying. */
-static int load_for_change(struct req *r, int64_t id, struct flight *f)
+/* Load flight id from PostgreSQL (not the cache) for a change: 0, or
+ * -1 after replying. */
+static int load_for_change_or_reply(struct req *r, int64_t id, struct flight *f)
 {
-	switch (store_flight_by_id(r->w->db, id, f)) {
-	case STORE_OK:
-		return 0;
-	case STORE_NOT_FOUND:
-		reply_error(r, 404, not_found);
-		return -1;
-	default:
-		reply_error(r, 503, db_down);
-		return -1;
-	}
+	return reply_unless_ok(r, store_flight_by_id(r->w->db, id, f), not_found, NULL);
 }
 
-/* Write the merged flight f (live bookings now) and reply. */
-static void store_update(struct req *r, const struct flight *f, long long live)
+/* Write the merged flight f (live bookings now) and reply either way. */
+static void update_and_reply(struct req *r, const struct flight *f, long long live)
 {
 	struct flight out;
 
-	switch (store_flight_update(r->w->db, f, &out)) {
-	case STORE_OK:
-		cache_refresh(r->w, &out);
-		reply_flight(r, 200, &out, live);
+	if (reply_unless_ok(r, store_flight_update(r->w->db, f, &out), not_found, duplicate) < 0)
 		return;
-	case STORE_CONFLICT:
-		reply_error(r, 409, duplicate);
-		return;
-	case STORE_NOT_FOUND:
-		reply_error(r, 404, not_found);
-		return;
-	default:
-		reply_error(r, 503, db_down);
-	}
+	cache_refresh(r->w, &out);
+	reply_flight(r, 200, &out, live);
 }
 
 void flights_update(struct req *r)
@@ -598,14 +443,14 @@ void flights_update(struct req *r)
 	int64_t id;
 	long long live;
 
-	if (flight_id(r, &id) < 0 || (body = req_json(r)) == NULL ||
-	    load_for_change(r, id, &old) < 0)
+	if (flight_id_or_reply(r, &id) < 0 || (body = req_json_or_reply(r)) == NULL ||
+	    load_for_change_or_reply(r, id, &old) < 0)
 		return;
 	f = old;
 	field_errors_init(&e);
 	read_fields(body, FIELD_OPTIONAL, &f, &e);
 	field_bool(body, "is_active", FIELD_OPTIONAL, &f.is_active, &e);
-	if (finish_checks(r, &f, &e) < 0)
+	if (finish_or_reply(r, &f, &e) < 0)
 		return;
 	if (occupancy_live(r->w, r->request_id, &id, 1, &live) < 0) {
 		reply_error(r, 503, bookings_down);
@@ -615,7 +460,7 @@ void flights_update(struct req *r)
 		reply_error(r, 409, "Cannot reduce seats while the flight has live bookings");
 		return;
 	}
-	store_update(r, &f, live);
+	update_and_reply(r, &f, live);
 }
 
 /* Set is_active of flight id in PostgreSQL, then in the cache. */
@@ -646,14 +491,9 @@ void flights_delete(struct req *r)
 	int64_t id;
 	long long live;
 
-	if (flight_id(r, &id) < 0 || load_for_change(r, id, &f) < 0)
+	if (flight_id_or_reply(r, &id) < 0 || load_for_change_or_reply(r, id, &f) < 0 ||
+	    reply_unless_ok(r, set_active(r->w, id, 0), not_found, NULL) < 0)
 		return;
-	enum store_status st = set_active(r->w, id, 0);
-	if (st != STORE_OK) {
-		reply_error(r, st == STORE_NOT_FOUND ? 404 : 503,
-		            st == STORE_NOT_FOUND ? not_found : db_down);
-		return;
-	}
 	if (occupancy_live(r->w, r->request_id, &id, 1, &live) < 0) {
 		undo_deactivate(r, &f, 503, bookings_down);
 		return;
@@ -662,9 +502,9 @@ void flights_delete(struct req *r)
 		undo_deactivate(r, &f, 409, "Flight has live bookings");
 		return;
 	}
-	st = store_flight_delete(r->w->db, id);
+	enum store_status st = store_flight_delete(r->w->db, id);
 	if (st == STORE_ERROR) {
-		undo_deactivate(r, &f, 503, db_down);
+		undo_deactivate(r, &f, 503, REPLY_DB_DOWN);
 		return;
 	}
 	cache_drop(r->w, id);

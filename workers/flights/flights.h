@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 struct req;
+struct service;
 struct flight;
 struct json_object;
 
@@ -23,12 +24,7 @@ int flights_number_normalize(const char *s, char *out, size_t outlen);
 /* Upper-case s into out (4 bytes) when it is three ASCII letters: 0 or -1. */
 int flights_iata_normalize(const char *s, char *out);
 
-/* f as the Flight JSON. With available >= 0 the public form (with
- * available_seats); with available < 0 the internal form (with
- * price_cents, without available_seats). Caller puts the object. */
-struct json_object *flights_json(const struct flight *f, int available);
-/* Read the internal form back (the flight:<id> cache): 0, or -1 when text
- * is not a complete internal Flight JSON. */
-int flights_from_json(const char *text, struct flight *f);
+/* What the pool declares (service.c): routes, settings, peers, hooks. */
+extern const struct service flights_service;
 
 #endif

@@ -13,17 +13,16 @@
 #include "kv.h"
 #include "log.h"
 #include "mem.h"
+#include "bookings/seat_set.h"
 #include "occupancy.h"
+#include "peer.h"
 #include "worker.h"
 
 #define SEATS_KEY_MAX 40
 
 int occupancy_from_scard(long long scard, long long *live)
 {
-	if (scard < 1)
-		return 0;
-	*live = scard - 1; /* the sentinel "_" is not a seat */
-	return 1;
+	return seat_set_live(scard, live);
 }
 
 int occupancy_available(int total_seats, long long live)
@@ -78,11 +77,10 @@ static int ask_bookings(struct worker *w, const char *request_id, const int64_t 
 	int rc = -1;
 
 	buf_init(&url);
-	buf_printf(&url, "%s/internal/occupancy?flight_ids=", w->conf->bookings_url);
+	buf_adds(&url, "/internal/occupancy?flight_ids=");
 	for (int i = 0; i < n; i++)
 		buf_printf(&url, "%s%" PRId64, i ? "," : "", ids[i]);
-	if (http_call("GET", buf_str(&url), w->conf->service_key, request_id, NULL,
-	              w->conf->service_timeout_ms, &resp) == 0) {
+	if (peer_call(w, "bookings", "GET", buf_str(&url), request_id, NULL, &resp) == 0) {
 		char status[8];
 		snprintf(status, sizeof(status), "%d", resp.status);
 		if (resp.status != 200)
@@ -102,7 +100,7 @@ static void read_sets(struct worker *w, const int64_t *ids, int n, long long *sc
 	const char **names = xcalloc((size_t)n, sizeof(*names));
 
 	for (int i = 0; i < n; i++) {
-		snprintf(keys[i], sizeof(keys[i]), "seats:%" PRId64, ids[i]);
+		seat_set_key(ids[i], keys[i], sizeof(keys[i]));
 		names[i] = keys[i];
 	}
 	if (kv_scard_many(w->kv, names, n, scard) < 0) {

@@ -5,26 +5,10 @@
 
 #include <stdint.h>
 
+#include "flight_entry.h"
 #include "store_status.h"
 
 struct db;
-
-#define FLIGHT_NUMBER_MAX 8 /* "AB1234C" and its NUL */
-#define AIRLINE_MAX       65
-
-struct flight {
-	int64_t id;
-	char flight_number[FLIGHT_NUMBER_MAX];
-	char airline[AIRLINE_MAX];
-	char origin[4];         /* IATA, upper case */
-	char destination[4];    /* IATA, upper case */
-	int64_t departure_time; /* Unix seconds */
-	int64_t arrival_time;   /* Unix seconds */
-	int64_t price_cents;
-	int total_seats;
-	int is_active;
-	int64_t created_at; /* Unix seconds */
-};
 
 /* What GET /flights selects: active flights only. */
 struct flight_filter {

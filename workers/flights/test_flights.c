@@ -157,7 +157,7 @@ static const char *text(struct json_object *o)
 
 static void public_json(void **state)
 {
-	struct json_object *o = flights_json(&sample, 177);
+	struct json_object *o = flight_entry_json(&sample, 177);
 
 	(void)state;
 	assert_string_equal(
@@ -179,7 +179,7 @@ static void price_text_is_exact(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cents) / sizeof(cents[0]); i++) {
 		f.price_cents = cents[i];
-		struct json_object *o = flights_json(&f, 0);
+		struct json_object *o = flight_entry_json(&f, 0);
 		struct json_object *price;
 		assert_true(json_object_object_get_ex(o, "price", &price));
 		assert_string_equal(text(price), want[i]);
@@ -189,7 +189,7 @@ static void price_text_is_exact(void **state)
 
 static void internal_json_round_trip(void **state)
 {
-	struct json_object *o = flights_json(&sample, -1);
+	struct json_object *o = flight_entry_json(&sample, -1);
 	struct json_object *v;
 	struct flight back;
 
@@ -197,7 +197,7 @@ static void internal_json_round_trip(void **state)
 	assert_true(json_object_object_get_ex(o, "price_cents", &v));
 	assert_int_equal(json_object_get_int64(v), 29999);
 	assert_false(json_object_object_get_ex(o, "available_seats", &v));
-	assert_int_equal(flights_from_json(text(o), &back), 0);
+	assert_int_equal(flight_entry_parse(text(o), &back), 0);
 	assert_memory_equal(&back, &sample, sizeof(back));
 	json_object_put(o);
 }
@@ -205,18 +205,18 @@ static void internal_json_round_trip(void **state)
 static void internal_json_rejects(void **state)
 {
 	struct flight back;
-	struct json_object *o = flights_json(&sample, -1);
+	struct json_object *o = flight_entry_json(&sample, -1);
 
 	(void)state;
-	assert_int_equal(flights_from_json("", &back), -1);
-	assert_int_equal(flights_from_json("[]", &back), -1);
-	assert_int_equal(flights_from_json("{\"id\": 1}", &back), -1);
+	assert_int_equal(flight_entry_parse("", &back), -1);
+	assert_int_equal(flight_entry_parse("[]", &back), -1);
+	assert_int_equal(flight_entry_parse("{\"id\": 1}", &back), -1);
 	json_object_object_del(o, "created_at");
-	assert_int_equal(flights_from_json(text(o), &back), -1);
+	assert_int_equal(flight_entry_parse(text(o), &back), -1);
 	json_object_object_add(o, "created_at", json_object_new_string("2026-01-01T00:00:00Z"));
-	assert_int_equal(flights_from_json(text(o), &back), 0);
+	assert_int_equal(flight_entry_parse(text(o), &back), 0);
 	json_object_object_add(o, "origin", json_object_new_string("JFKX"));
-	assert_int_equal(flights_from_json(text(o), &back), -1);
+	assert_int_equal(flight_entry_parse(text(o), &back), -1);
 	json_object_put(o);
 }
 

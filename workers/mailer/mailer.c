@@ -18,6 +18,7 @@
 #include "mailer.h"
 #include "message.h"
 #include "metrics.h"
+#include "peer.h"
 #include "smtp.h"
 #include "store.h"
 #include "worker.h"
@@ -40,6 +41,11 @@ struct recipient {
 };
 
 enum lookup { LOOKUP_OK, LOOKUP_GONE, LOOKUP_ERROR };
+
+static const struct mailer_settings *settings(const struct worker *w)
+{
+	return w->settings;
+}
 
 static long long now_ms(void)
 {
@@ -130,15 +136,13 @@ static int user_unknown(const struct http_response *resp)
 static enum lookup recipient_fetch(struct worker *w, const struct mail_job *j, struct recipient *to,
                                    char *err, size_t errlen)
 {
-	const struct conf *c = w->conf;
 	struct http_response resp;
-	char url[512], key[40], request_id[40];
+	char path[64], key[40], request_id[40];
 	enum lookup rc = LOOKUP_ERROR;
 
-	snprintf(url, sizeof(url), "%s/internal/users/%" PRId64, c->users_url, j->user_id);
+	snprintf(path, sizeof(path), "/internal/users/%" PRId64, j->user_id);
 	snprintf(request_id, sizeof(request_id), "mail-%" PRId64, j->id);
-	if (http_call("GET", url, c->service_key, request_id, NULL, c->service_timeout_ms, &resp) <
-	    0) {
+	if (peer_call(w, "users", "GET", path, request_id, NULL, &resp) < 0) {
 		snprintf(err, errlen, "users service unavailable");
 	} else if (resp.status == 404 && user_unknown(&resp)) {
 		snprintf(err, errlen, "user not found");
@@ -197,7 +201,7 @@ static int mark_unsent(struct worker *w, const struct mail_job *j, const char *e
 
 	snprintf(id, sizeof(id), "%" PRId64, j->id);
 	snprintf(attempt, sizeof(attempt), "%d", j->attempts);
-	if (permanent || j->attempts >= w->conf->mail_max_attempts) {
+	if (permanent || j->attempts >= settings(w)->mail_max_attempts) {
 		if (store_mark_failed(w->db, j->id, error) != STORE_OK)
 			return -1;
 		count(w, j->type, "failed");
@@ -216,7 +220,7 @@ static int mark_unsent(struct worker *w, const struct mail_job *j, const char *e
 static int send_one(struct worker *w, const struct mail_job *j, const struct recipient *to,
                     long long claimed)
 {
-	struct message_input in = {j->id,         j->type,    w->conf->smtp_from, to->email,
+	struct message_input in = {j->id,         j->type,    settings(w)->smtp_from, to->email,
 	                           to->full_name, j->message, (int64_t)time(NULL)};
 	char mid[64], err[ERROR_MAX], id[24];
 	struct buf msg;
@@ -224,8 +228,8 @@ static int send_one(struct worker *w, const struct mail_job *j, const struct rec
 	buf_init(&msg);
 	message_compose(&in, &msg);
 	message_id(j->id, mid, sizeof(mid));
-	int rc =
-	        smtp_send(w->conf, to->email, msg.data, msg.len, SMTP_TIMEOUT_MS, err, sizeof(err));
+	int rc = smtp_send(settings(w), to->email, msg.data, msg.len, SMTP_TIMEOUT_MS, err,
+	                   sizeof(err));
 	if (rc < 0)
 		rc = mark_unsent(w, j, err, rc == -2);
 	else if ((rc = mark_sent(w, j, mid, claimed + MARK_BUDGET_MS)) == 0) {
@@ -243,7 +247,7 @@ static int deliver(struct worker *w, const struct mail_job *j, long long claimed
 	char err[ERROR_MAX] = "";
 
 	/* attempts that never came back (a crash while sending this row) */
-	if (j->attempts > w->conf->mail_max_attempts)
+	if (j->attempts > settings(w)->mail_max_attempts)
 		return mark_unsent(w, j, "gave up: earlier attempts never finished", 1);
 	enum lookup found = recipient_get(w, j, &to, err, sizeof(err));
 	if (found != LOOKUP_OK)
@@ -280,5 +284,5 @@ void mailer_tick(struct worker *w)
 	store_listener_ready(listener);
 	if (send_due(w) == CLAIM_MAX)
 		return; /* more may be due: claim again after tick_ms */
-	store_listener_wait(listener, w->conf->mailer_poll_ms);
+	store_listener_wait(listener, settings(w)->poll_ms);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "mailer.h"
 #include "smtp.h"
 
 struct upload {
@@ -43,7 +44,7 @@ static CURL *handle(void)
 	return easy;
 }
 
-static void server_url(const struct conf *c, char *out, size_t len)
+static void server_url(const struct mailer_settings *c, char *out, size_t len)
 {
 	const char *scheme = c->smtp_port == 465 ? "smtps" : "smtp";
 
@@ -53,7 +54,7 @@ static void server_url(const struct conf *c, char *out, size_t len)
 		snprintf(out, len, "%s://%s:%d", scheme, c->smtp_server, c->smtp_port);
 }
 
-static void set_options(CURL *h, const struct conf *c, const char *url, const char *from,
+static void set_options(CURL *h, const struct mailer_settings *c, const char *url, const char *from,
                         struct curl_slist *rcpt, int timeout_ms)
 {
 	curl_easy_setopt(h, CURLOPT_URL, url);
@@ -76,8 +77,8 @@ static void set_options(CURL *h, const struct conf *c, const char *url, const ch
 	}
 }
 
-int smtp_send(const struct conf *c, const char *rcpt, const char *msg, size_t len, int timeout_ms,
-              char *err, size_t errlen)
+int smtp_send(const struct mailer_settings *c, const char *rcpt, const char *msg, size_t len,
+              int timeout_ms, char *err, size_t errlen)
 {
 	char url[320], from[300], to[300], detail[CURL_ERROR_SIZE] = "";
 	struct upload up = {msg, len, 0};

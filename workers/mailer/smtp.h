@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-struct conf;
+struct mailer_settings;
 
 /* Send msg (len bytes of RFC 5322 text with CRLF line ends) from
  * c->smtp_from to rcpt (a bare address) through smtp://c->smtp_server:
@@ -14,7 +14,7 @@ struct conf;
  * refused it for good (a 5xx reply), -1 for anything worth retrying; the
  * reason in err (size errlen). The connection is kept for the next
  * message. */
-int smtp_send(const struct conf *c, const char *rcpt, const char *msg, size_t len, int timeout_ms,
-              char *err, size_t errlen);
+int smtp_send(const struct mailer_settings *c, const char *rcpt, const char *msg, size_t len,
+              int timeout_ms, char *err, size_t errlen);
 
 #endif

@@ -17,15 +17,18 @@
 #include "mem.h"
 #include "store.h"
 
-static void read_job(const PGresult *res, int row, struct mail_job *j)
+static void read_job(const PGresult *res, int row, void *out)
 {
+	struct mail_job *j = out;
+	struct db_row c = DB_ROW(res, row);
+
 	memset(j, 0, sizeof(*j));
-	j->id = db_int(res, row, 0);
-	j->user_id = db_int(res, row, 1);
-	j->booking_id = db_int(res, row, 2);
-	snprintf(j->type, sizeof(j->type), "%s", PQgetvalue(res, row, 3));
-	snprintf(j->message, sizeof(j->message), "%s", PQgetvalue(res, row, 4));
-	j->attempts = (int)db_int(res, row, 5);
+	j->id = db_next_int(&c);
+	j->user_id = db_next_int(&c);
+	j->booking_id = db_next_int(&c);
+	DB_NEXT_TEXT(&c, j->type);
+	DB_NEXT_TEXT(&c, j->message);
+	j->attempts = (int)db_next_int(&c);
 }
 
 static int by_id(const void *a, const void *b)
@@ -38,89 +41,71 @@ static int by_id(const void *a, const void *b)
 enum store_status store_claim(struct db *db, int limit, int lease_seconds, struct mail_job **out,
                               int *n)
 {
-	char slimit[16], slease[16];
-	const char *p[] = {slimit, slease};
+	void *rows = NULL;
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"UPDATE notifications "
+		"SET lease_until = now() + make_interval(secs => $2::int), attempts = attempts + 1 "
+		"WHERE id IN (SELECT id FROM notifications "
+		"             WHERE status = 'queued' AND next_attempt_at <= now() "
+		"               AND (lease_until IS NULL OR lease_until < now()) "
+		"             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+		"RETURNING id, user_id, coalesce(booking_id, 0), type, message, attempts",
+		DB_INT(limit), DB_INT(lease_seconds));
+	/* clang-format on */
+	enum store_status st = db_all(res, read_job, sizeof(**out), &rows, n);
 
-	*out = NULL;
-	*n = 0;
-	snprintf(slimit, sizeof(slimit), "%d", limit);
-	snprintf(slease, sizeof(slease), "%d", lease_seconds);
-	PGresult *res = db_exec(
-	        db,
-	        "UPDATE notifications SET lease_until = now() + make_interval(secs => $2::int), "
-	        "attempts = attempts + 1 "
-	        "WHERE id IN (SELECT id FROM notifications WHERE status = 'queued' "
-	        "AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now()) "
-	        "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-	        "RETURNING id, user_id, coalesce(booking_id, 0), type, message, attempts",
-	        2, p);
-	if (res == NULL)
-		return STORE_ERROR;
-	*n = PQntuples(res);
-	*out = xcalloc((size_t)(*n ? *n : 1), sizeof(**out));
-	for (int i = 0; i < *n; i++)
-		read_job(res, i, &(*out)[i]);
-	PQclear(res);
-	qsort(*out, (size_t)*n, sizeof(**out), by_id);
-	return STORE_OK;
-}
-
-static enum store_status run(PGresult *res)
-{
-	PQclear(res);
-	return res ? STORE_OK : STORE_ERROR;
+	*out = rows;
+	/* RETURNING gives no order */
+	if (st == STORE_OK)
+		qsort(*out, (size_t)*n, sizeof(**out), by_id);
+	return st;
 }
 
 enum store_status store_mark_sent(struct db *db, int64_t id, const char *message_id)
 {
-	char sid[24];
-	const char *p[] = {sid, message_id};
-
-	db_fmt_int(sid, sizeof(sid), id);
-	return run(db_exec(db,
-	                   "UPDATE notifications SET status = 'sent', sent_at = now(), "
-	                   "message_id = $2, lease_until = NULL, last_error = NULL "
-	                   "WHERE id = $1 AND status = 'queued'",
-	                   2, p));
+	/* clang-format off */
+	return db_do(db_query(db,
+		"UPDATE notifications "
+		"SET status = 'sent', sent_at = now(), message_id = $2, lease_until = NULL, "
+		"    last_error = NULL "
+		"WHERE id = $1 AND status = 'queued'",
+		DB_INT(id), DB_TEXT(message_id)));
+	/* clang-format on */
 }
 
 enum store_status store_mark_retry(struct db *db, int64_t id, int delay_seconds, const char *error)
 {
-	char sid[24], sdelay[16];
-	const char *p[] = {sid, sdelay, error};
-
-	db_fmt_int(sid, sizeof(sid), id);
-	snprintf(sdelay, sizeof(sdelay), "%d", delay_seconds);
-	return run(db_exec(db,
-	                   "UPDATE notifications SET lease_until = NULL, last_error = $3, "
-	                   "next_attempt_at = now() + make_interval(secs => $2::int) "
-	                   "WHERE id = $1 AND status = 'queued'",
-	                   3, p));
+	/* clang-format off */
+	return db_do(db_query(db,
+		"UPDATE notifications "
+		"SET lease_until = NULL, last_error = $3, "
+		"    next_attempt_at = now() + make_interval(secs => $2::int) "
+		"WHERE id = $1 AND status = 'queued'",
+		DB_INT(id), DB_INT(delay_seconds), DB_TEXT(error)));
+	/* clang-format on */
 }
 
 enum store_status store_mark_failed(struct db *db, int64_t id, const char *error)
 {
-	char sid[24];
-	const char *p[] = {sid, error};
-
-	db_fmt_int(sid, sizeof(sid), id);
-	return run(db_exec(db,
-	                   "UPDATE notifications SET status = 'failed', lease_until = NULL, "
-	                   "last_error = $2 WHERE id = $1 AND status = 'queued'",
-	                   2, p));
+	/* clang-format off */
+	return db_do(db_query(db,
+		"UPDATE notifications "
+		"SET status = 'failed', lease_until = NULL, last_error = $2 "
+		"WHERE id = $1 AND status = 'queued'",
+		DB_INT(id), DB_TEXT(error)));
+	/* clang-format on */
 }
 
 enum store_status store_release(struct db *db, int64_t id)
 {
-	char sid[24];
-	const char *p[] = {sid};
-
-	db_fmt_int(sid, sizeof(sid), id);
-	return run(db_exec(db,
-	                   "UPDATE notifications SET lease_until = NULL, "
-	                   "attempts = greatest(attempts - 1, 0) "
-	                   "WHERE id = $1 AND status = 'queued'",
-	                   1, p));
+	/* clang-format off */
+	return db_do(db_query(db,
+		"UPDATE notifications "
+		"SET lease_until = NULL, attempts = greatest(attempts - 1, 0) "
+		"WHERE id = $1 AND status = 'queued'",
+		DB_INT(id)));
+	/* clang-format on */
 }
 
 /* ---- LISTEN mail_queued ---- */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 struct req;
+struct service;
 
 #define NOTIFICATIONS_MESSAGE_MAX  2000
 #define NOTIFICATIONS_EVENT_ID_MAX 128
@@ -29,5 +30,8 @@ int notifications_message_valid(const char *message);
  * take an event id that a service or another user will send. Written to
  * out (size >= NOTIFICATIONS_EVENT_KEY_MAX); -1 if it does not fit. */
 int notifications_event_key(int64_t uid, const char *event_id, char *out, size_t outlen);
+
+/* What the pool declares (service.c): routes, settings, peers, hooks. */
+extern const struct service notifications_service;
 
 #endif

@@ -1,14 +1,20 @@
 /* test_notifications.c - the pure input rules of the notifications
- * service: types, event ids, message characters, event key scoping. */
+ * service: types, event ids, message characters, event key scoping; and
+ * the templates, word for word the texts senders used to build in SQL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
+#include "buf.h"
 #include "notifications.h"
+#include "template.h"
 
 static void types(void **state)
 {
@@ -77,13 +83,104 @@ static void event_keys(void **state)
 	assert_int_equal(notifications_event_key(1, "abcdef", small, sizeof(small)), -1);
 }
 
+/* The message of type from data (JSON text), or NULL with the reason in
+ * why when it does not render. Caller frees. */
+static char *rendered(const char *type, const char *data, char *why, size_t len)
+{
+	struct json_object *o = json_tokener_parse(data);
+	struct buf out;
+	char *s = NULL;
+
+	assert_non_null(o);
+	buf_init(&out);
+	if (template_render(type, o, &out) == 0)
+		s = strdup(buf_str(&out));
+	else
+		snprintf(why, len, "%s", buf_str(&out));
+	buf_release(&out);
+	json_object_put(o);
+	return s;
+}
+
+static void expect(const char *type, const char *data, const char *text)
+{
+	char why[128] = "";
+	char *s = rendered(type, data, why, sizeof(why));
+
+	if (s == NULL)
+		fail_msg("%s did not render: %s", type, why);
+	assert_string_equal(s, text);
+	free(s);
+}
+
+static void templates(void **state)
+{
+	(void)state;
+	expect("booking_confirmation",
+	       "{\"reference\": \"K7QX2M\", \"flight\": \"AA100\", \"origin\": \"JFK\", "
+	       "\"destination\": \"LAX\", \"departure\": \"2026-12-01 10:00\", \"seat\": \"12A\", "
+	       "\"total\": \"299.99\"}",
+	       "Your booking K7QX2M is confirmed. Flight AA100 from JFK to LAX, departing "
+	       "2026-12-01 10:00 UTC. Seat 12A. Total paid: 299.99.");
+	expect("booking_cancellation",
+	       "{\"reference\": \"K7QX2M\", \"seat\": \"12A\", \"flight\": \"AA100\"}",
+	       "Your booking K7QX2M (seat 12A on AA100) has been cancelled.");
+	expect("booking_cancellation",
+	       "{\"reference\": \"K7QX2M\", \"seat\": \"12A\", \"flight\": \"AA100\", "
+	       "\"refund\": \"yes\"}",
+	       "Your booking K7QX2M (seat 12A on AA100) has been cancelled. Your payment will be "
+	       "refunded.");
+	expect("booking_cancellation",
+	       "{\"reference\": \"K7QX2M\", \"seat\": \"12A\", \"flight\": \"flight 7\", "
+	       "\"refund\": \"no\"}",
+	       "Your booking K7QX2M (seat 12A on flight 7) has been cancelled.");
+	expect("hold_expired",
+	       "{\"reference\": \"K7QX2M\", \"seat\": \"3C\", \"flight\": \"AA100\"}",
+	       "Your hold on seat 3C of AA100 (booking K7QX2M) expired before payment, and the "
+	       "seat "
+	       "was released.");
+	expect("payment_failed", "{\"booking\": \"42\", \"amount\": \"5.00\"}",
+	       "Your payment of 5.00 for booking 42 was declined. The seat stays held until the "
+	       "hold "
+	       "ends; you may pay with another card.");
+	/* numbers and null, as SQL format() rendered them; a value is not
+	 * a template */
+	expect("payment_failed", "{\"booking\": 42, \"amount\": null}",
+	       "Your payment of  for booking 42 was declined. The seat stays held until the hold "
+	       "ends; you may pay with another card.");
+	expect("payment_failed", "{\"booking\": \"{amount}\", \"amount\": \"1.00\"}",
+	       "Your payment of 1.00 for booking {amount} was declined. The seat stays held until "
+	       "the hold ends; you may pay with another card.");
+}
+
+static void templates_refused(void **state)
+{
+	char why[128];
+
+	(void)state;
+	assert_null(rendered("custom", "{}", why, sizeof(why)));
+	assert_non_null(strstr(why, "custom"));
+	assert_null(rendered("flight_update", "{\"flight\": \"AA100\"}", why, sizeof(why)));
+	assert_null(rendered("nonsense", "{}", why, sizeof(why)));
+	assert_null(rendered("payment_failed", "{\"booking\": \"42\"}", why, sizeof(why)));
+	assert_non_null(strstr(why, "amount"));
+	assert_null(rendered("hold_expired",
+	                     "{\"reference\": \"K\", \"seat\": [\"3C\"], "
+	                     "\"flight\": \"AA100\"}",
+	                     why, sizeof(why)));
+	assert_non_null(strstr(why, "seat"));
+	assert_null(rendered("booking_cancellation",
+	                     "{\"reference\": \"K\", \"seat\": {}, "
+	                     "\"flight\": \"AA100\"}",
+	                     why, sizeof(why)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(types),
-	        cmocka_unit_test(event_ids),
-	        cmocka_unit_test(messages),
-	        cmocka_unit_test(event_keys),
+	        cmocka_unit_test(types),     cmocka_unit_test(event_ids),
+	        cmocka_unit_test(messages),  cmocka_unit_test(event_keys),
+	        cmocka_unit_test(templates), cmocka_unit_test(templates_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,18 +2,19 @@
  * 4000000000000002 and approves every other valid number, after
  * GATEWAY_LATENCY_MS. Tokens record the simulator's decision (a real
  * gateway's tokens are opaque); charges are kept in its own ledger table
- * by idempotency key, so the same key is never charged twice. */
-#include <libpq-fe.h>
+ * (store.h) by idempotency key, so the same key is never charged twice. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
-#include "db.h"
 #include "gateway.h"
+#include "payments.h"
+#include "store.h"
 #include "worker.h"
 
 #define DECLINED_CARD "4000000000000002"
+#define OK_PREFIX     "tok_sim_ok_"
 
 int gateway_tokenize(struct worker *w, const char *card_number, char *token, size_t len)
 {
@@ -34,9 +35,12 @@ int gateway_tokenize(struct worker *w, const char *card_number, char *token, siz
 	return 0;
 }
 
-static void pause_ms(int ms)
+/* The simulated network and processing time. */
+static void pause_latency(struct worker *w)
 {
+	int ms = ((const struct payments_settings *)w->settings)->gateway_latency_ms;
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
 	while (ms > 0 && nanosleep(&ts, &ts) != 0)
 		;
 }
@@ -44,40 +48,16 @@ static void pause_ms(int ms)
 enum gateway_outcome gateway_charge(struct worker *w, const char *token, int64_t amount_cents,
                                     const char *key)
 {
-	char cents[24], approve[8];
-	const char *p[] = {key, token, cents, approve};
+	int approve = strncmp(token, OK_PREFIX, sizeof(OK_PREFIX) - 1) == 0, approved = 0;
 
-	pause_ms(w->conf->gateway_latency_ms);
-	snprintf(cents, sizeof(cents), "%lld", (long long)amount_cents);
-	snprintf(approve, sizeof(approve), "%s",
-	         strncmp(token, "tok_sim_ok_", 11) == 0 ? "true" : "false");
-	PGresult *res = db_exec(w->db,
-	                        "WITH n AS (INSERT INTO gateway_charges (idempotency_key, token, "
-	                        "amount_cents, approved) VALUES ($1, $2, $3, $4) "
-	                        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING approved) "
-	                        "SELECT approved FROM n UNION ALL "
-	                        "SELECT approved FROM gateway_charges WHERE idempotency_key = $1 "
-	                        "LIMIT 1",
-	                        4, p);
-	if (res == NULL || PQntuples(res) == 0) {
-		PQclear(res);
+	pause_latency(w);
+	if (store_gateway_charge(w->db, key, token, amount_cents, approve, &approved) != STORE_OK)
 		return GATEWAY_UNAVAILABLE;
-	}
-	int ok = PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
-	return ok ? GATEWAY_APPROVED : GATEWAY_DECLINED;
+	return approved ? GATEWAY_APPROVED : GATEWAY_DECLINED;
 }
 
 int gateway_refund(struct worker *w, const char *key)
 {
-	const char *p[] = {key};
-
-	pause_ms(w->conf->gateway_latency_ms);
-	PGresult *res =
-	        db_exec(w->db,
-	                "UPDATE gateway_charges SET refunded_at = coalesce(refunded_at, now()) "
-	                "WHERE idempotency_key = $1 AND approved",
-	                1, p);
-	PQclear(res);
-	return res ? 0 : -1;
+	pause_latency(w);
+	return store_gateway_refund(w->db, key) == STORE_OK ? 0 : -1;
 }

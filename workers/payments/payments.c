@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bookings/event.h"
+#include "event.h"
 #include "field.h"
 #include "gateway.h"
 #include "http.h"
@@ -19,6 +21,7 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "payments.h"
+#include "peer.h"
 #include "reply.h"
 #include "req.h"
 #include "store.h"
@@ -27,6 +30,12 @@
 #define CARD_MAX    20
 #define AMOUNT_MAX  100000000 /* 1,000,000.00 */
 #define CLAIM_BATCH 10
+
+#define NOT_FOUND      "Payment not found"
+#define NOT_REFUNDABLE "Only a succeeded payment can be refunded"
+#define REFUND_DOWN    "Payment gateway or database unavailable"
+
+static const char *const methods[] = {"credit_card", "debit_card", NULL};
 
 /* ---- cards ---- */
 
@@ -89,8 +98,9 @@ static struct json_object *text_or_null(const char *s)
 	return *s ? json_object_new_string(s) : NULL;
 }
 
-static struct json_object *payment_json(const struct payment *p)
+static struct json_object *payment_json(const void *row)
 {
+	const struct payment *p = row;
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "id", json_object_new_int64(p->id));
@@ -121,7 +131,7 @@ static void count(struct worker *w, const char *status)
 struct pay_input {
 	int64_t booking_id;
 	int64_t amount_cents;
-	const char *method;
+	int method; /* index in methods */
 	char card[CARD_MAX];
 };
 
@@ -132,9 +142,9 @@ struct booking_view {
 };
 
 /* Read and check the body; 0, or -1 after replying 400/422. */
-static int read_payment(struct req *r, struct pay_input *in)
+static int read_payment_or_reply(struct req *r, struct pay_input *in)
 {
-	struct json_object *body = req_json(r);
+	struct json_object *body = req_json_or_reply(r);
 	struct field_errors e;
 	const char *card = NULL;
 
@@ -143,10 +153,7 @@ static int read_payment(struct req *r, struct pay_input *in)
 	field_errors_init(&e);
 	field_int64(body, "booking_id", 1, INT64_MAX, FIELD_REQUIRED, &in->booking_id, &e);
 	field_money(body, "amount", AMOUNT_MAX, FIELD_REQUIRED, &in->amount_cents, &e);
-	if (field_str(body, "payment_method", 1, 16, FIELD_REQUIRED, &in->method, &e) > 0 &&
-	    strcmp(in->method, "credit_card") != 0 && strcmp(in->method, "debit_card") != 0)
-		field_error_add(&e, "body", "payment_method",
-		                "Input should be 'credit_card' or 'debit_card'", "enum");
+	field_enum(body, "payment_method", methods, FIELD_REQUIRED, &in->method, &e);
 	if (field_str(body, "card_number", 1, 64, FIELD_REQUIRED, &card, &e) > 0 &&
 	    payments_card_number(card, in->card, sizeof(in->card)) < 0)
 		field_error_add(&e, "body", "card_number",
@@ -180,15 +187,13 @@ static int booking_from_json(struct json_object *o, struct booking_view *b)
 
 /* The caller's booking id from the bookings pool: 0, or -1 after
  * replying 404 (missing or someone else's) or 503. */
-static int booking_for(struct req *r, int64_t id, struct booking_view *b)
+static int booking_for_or_reply(struct req *r, int64_t id, struct booking_view *b)
 {
-	const struct conf *c = r->w->conf;
 	struct http_response resp;
-	char url[512];
+	char path[48];
 
-	snprintf(url, sizeof(url), "%s/internal/bookings/%" PRId64, c->bookings_url, id);
-	int rc = http_call("GET", url, c->service_key, r->request_id, NULL, c->service_timeout_ms,
-	                   &resp);
+	snprintf(path, sizeof(path), "/internal/bookings/%" PRId64, id);
+	int rc = peer_call(r->w, "bookings", "GET", path, r->request_id, NULL, &resp);
 	if (rc == 0 && resp.status == 200) {
 		struct json_object *o = http_response_json(&resp);
 		rc = booking_from_json(o, b);
@@ -208,16 +213,32 @@ static int booking_for(struct req *r, int64_t id, struct booking_view *b)
 	return rc == 0 ? 0 : -1;
 }
 
-static void amount_mismatch(struct req *r, int64_t total_cents)
+/* 0 when b can be paid for now, else -1 after replying 409. */
+static int pending_or_reply(struct req *r, const struct booking_view *b)
+{
+	char detail[48];
+
+	if (strcmp(b->status, "pending") == 0)
+		return 0;
+	snprintf(detail, sizeof(detail), "Booking is %s", b->status);
+	reply_error(r, 409, detail);
+	return -1;
+}
+
+/* 0 when amount_cents is b's total, else -1 after replying 422. */
+static int amount_or_reply(struct req *r, const struct booking_view *b, int64_t amount_cents)
 {
 	struct field_errors e;
 	char total[32], msg[96];
 
-	field_format_money(total_cents, total, sizeof(total));
+	if (b->total_cents == amount_cents)
+		return 0;
+	field_format_money(b->total_cents, total, sizeof(total));
 	snprintf(msg, sizeof(msg), "Amount must equal the booking total (%s)", total);
 	field_errors_init(&e);
 	field_error_add(&e, "body", "amount", msg, "value_error");
 	reply_invalid(r, &e);
+	return -1;
 }
 
 /* Check the booking, tokenise the card and store the payment. */
@@ -225,40 +246,25 @@ static void charge_later(struct req *r, struct pay_input *in)
 {
 	struct booking_view b;
 	struct payment p = {0}, out;
-	char detail[48];
 
-	if (booking_for(r, in->booking_id, &b) < 0)
+	if (booking_for_or_reply(r, in->booking_id, &b) < 0 || pending_or_reply(r, &b) < 0 ||
+	    amount_or_reply(r, &b, in->amount_cents) < 0)
 		return;
-	if (strcmp(b.status, "pending") != 0) {
-		snprintf(detail, sizeof(detail), "Booking is %s", b.status);
-		reply_error(r, 409, detail);
-		return;
-	}
-	if (b.total_cents != in->amount_cents) {
-		amount_mismatch(r, b.total_cents);
-		return;
-	}
 	p.booking_id = in->booking_id;
 	p.user_id = b.user_id;
 	p.amount_cents = in->amount_cents;
-	snprintf(p.payment_method, sizeof(p.payment_method), "%s", in->method);
+	snprintf(p.payment_method, sizeof(p.payment_method), "%s", methods[in->method]);
 	snprintf(p.card_last4, sizeof(p.card_last4), "%s", in->card + strlen(in->card) - 4);
 	snprintf(p.card_brand, sizeof(p.card_brand), "%s", payments_card_brand(in->card));
 	if (gateway_tokenize(r->w, in->card, p.gateway_token, sizeof(p.gateway_token)) < 0) {
 		reply_error(r, 503, "Payment gateway unavailable");
 		return;
 	}
-	switch (store_payment_create(r->w->db, &p, &out)) {
-	case STORE_OK:
-		count(r->w, "pending");
-		reply_json(r, 202, payment_json(&out));
+	if (reply_unless_ok(r, store_payment_create(r->w->db, &p, &out), NULL,
+	                    "This booking already has a payment in progress or completed") < 0)
 		return;
-	case STORE_CONFLICT:
-		reply_error(r, 409, "This booking already has a payment in progress or completed");
-		return;
-	default:
-		reply_error(r, 503, "Database unavailable");
-	}
+	count(r->w, "pending");
+	reply_json(r, 202, payment_json(&out));
 }
 
 static void create(struct req *r)
@@ -266,7 +272,7 @@ static void create(struct req *r)
 	struct pay_input in;
 
 	memset(&in, 0, sizeof(in));
-	if (read_payment(r, &in) == 0)
+	if (read_payment_or_reply(r, &in) == 0)
 		charge_later(r, &in);
 	explicit_bzero(in.card, sizeof(in.card));
 }
@@ -275,7 +281,7 @@ static void create(struct req *r)
  * booking, amount, method and last four digits. */
 static void payment_hash(struct req *r, char *out, size_t len)
 {
-	struct json_object *body = req_json(r), *v;
+	struct json_object *body = req_json_or_reply(r), *v;
 	struct buf b;
 	const char *fields[] = {"booking_id", "amount", "payment_method"};
 
@@ -321,48 +327,30 @@ void payments_get(struct req *r)
 	struct payment p;
 	int64_t id;
 
-	if (req_param_id(r, "id", &id) < 0)
+	if (req_param_id_or_reply(r, "id", NULL, &id) < 0)
 		return;
-	switch (store_payment_get(r->w->db, id, req_owner(r), &p)) {
-	case STORE_OK:
+	enum store_status st = store_payment_get(r->w->db, id, req_owner(r), &p);
+	if (reply_unless_ok(r, st, NOT_FOUND, NULL) == 0)
 		reply_json(r, 200, payment_json(&p));
-		return;
-	case STORE_NOT_FOUND:
-		reply_error(r, 404, "Payment not found");
-		return;
-	default:
-		reply_error(r, 503, "Database unavailable");
-	}
 }
 
 void payments_list(struct req *r)
 {
-	struct field_errors e;
-	struct payment *rows = NULL;
 	int64_t booking_id = 0, limit, offset, total = 0;
-	char text[24];
+	const struct req_filter filters[] = {
+	        {"booking_id", REQ_FILTER_ID, NULL, &booking_id},
+	        {.name = NULL},
+	};
+	struct payment *rows = NULL;
 	int n = 0;
 
-	field_errors_init(&e);
-	field_query_int64(r->query, "booking_id", 1, INT64_MAX, FIELD_OPTIONAL, &booking_id, &e);
-	field_query_paging(r->query, &limit, &offset, &e);
-	if (e.count) {
-		reply_invalid(r, &e);
+	if (req_list_or_reply(r, filters, &limit, &offset) < 0)
 		return;
-	}
-	field_errors_release(&e);
-	if (store_payment_list(r->w->db, req_owner(r), booking_id, limit, offset, &rows, &n,
-	                       &total) != STORE_OK) {
-		reply_error(r, 503, "Database unavailable");
-		return;
-	}
-	struct json_object *list = json_object_new_array_ext(n);
-	for (int i = 0; i < n; i++)
-		json_object_array_add(list, payment_json(&rows[i]));
+	enum store_status st = store_payment_list(r->w->db, req_owner(r), booking_id, limit, offset,
+	                                          &rows, &n, &total);
+	if (reply_unless_ok(r, st, NULL, NULL) == 0)
+		reply_rows(r, rows, n, sizeof(*rows), payment_json, total);
 	free(rows);
-	snprintf(text, sizeof(text), "%" PRId64, total);
-	reply_header(r, "X-Total-Count", text);
-	reply_json(r, 200, list);
 }
 
 /* Refund a succeeded payment at the gateway, then record it. */
@@ -386,25 +374,22 @@ void payments_refund(struct req *r)
 	struct payment p, out;
 	int64_t id;
 
-	if (req_param_id(r, "id", &id) < 0)
+	if (req_param_id_or_reply(r, "id", NULL, &id) < 0)
 		return;
 	enum store_status st = store_payment_get(r->w->db, id, 0, &p);
 	if (st == STORE_NOT_FOUND) {
-		reply_error(r, 404, "Payment not found");
-		return;
-	}
-	if (st == STORE_OK && strcmp(p.status, "succeeded") != 0) {
-		reply_error(r, 409, "Only a succeeded payment can be refunded");
+		reply_error(r, 404, NOT_FOUND);
 		return;
 	}
 	if (st == STORE_OK)
-		st = refund(r->w, &p, &out);
+		st = strcmp(p.status, "succeeded") == 0 ? refund(r->w, &p, &out) : STORE_CONFLICT;
+	/* refund's NOT_FOUND: no longer succeeded, refunded meanwhile */
 	if (st == STORE_OK)
 		reply_json(r, 200, payment_json(&out));
-	else if (st == STORE_NOT_FOUND)
-		reply_error(r, 409, "Only a succeeded payment can be refunded");
+	else if (st == STORE_ERROR)
+		reply_error(r, 503, REFUND_DOWN);
 	else
-		reply_error(r, 503, "Payment gateway or database unavailable");
+		reply_error(r, 409, NOT_REFUNDABLE);
 }
 
 /* Bookings asks for the refund of a cancelled confirmed booking. Nothing
@@ -412,7 +397,7 @@ void payments_refund(struct req *r)
  * cancelled and is refunded then. */
 void payments_internal_refund(struct req *r)
 {
-	struct json_object *body = req_json(r), *o;
+	struct json_object *body = req_json_or_reply(r), *o;
 	struct field_errors e;
 	struct payment p, out;
 	int64_t booking_id;
@@ -420,7 +405,8 @@ void payments_internal_refund(struct req *r)
 	if (body == NULL)
 		return;
 	field_errors_init(&e);
-	if (field_int64(body, "booking_id", 1, INT64_MAX, FIELD_REQUIRED, &booking_id, &e) < 0) {
+	if (field_int64(body, PAYMENT_REFUND_BOOKING, 1, INT64_MAX, FIELD_REQUIRED, &booking_id,
+	                &e) < 0) {
 		reply_invalid(r, &e);
 		return;
 	}
@@ -429,7 +415,7 @@ void payments_internal_refund(struct req *r)
 	if (st == STORE_OK)
 		st = refund(r->w, &p, &out);
 	if (st == STORE_ERROR) {
-		reply_error(r, 503, "Payment gateway or database unavailable");
+		reply_error(r, 503, REFUND_DOWN);
 		return;
 	}
 	o = json_object_new_object();
@@ -464,11 +450,11 @@ static enum outbox_verdict judge(struct worker *w, const char *event, const char
 	int64_t id;
 
 	(void)body;
-	size_t n = strlen(path);
-	int confirm = n > 8 && strcmp(path + n - 8, "/confirm") == 0;
+	size_t n = strlen(path), k = strlen(BOOKING_CONFIRM_SUFFIX);
+	int confirm = n > k && strcmp(path + n - k, BOOKING_CONFIRM_SUFFIX) == 0;
 	if (!confirm || (status != 404 && status != 409))
 		return outbox_default_verdict(status);
-	if (sscanf(event, "confirm-%" SCNd64, &id) != 1 ||
+	if (sscanf(event, STORE_CONFIRM_EVENT "%" SCNd64, &id) != 1 ||
 	    store_payment_get(w->db, id, 0, &p) != STORE_OK)
 		return OUTBOX_DONE;
 	if (strcmp(p.status, "succeeded") != 0)

@@ -7,6 +7,12 @@
 
 struct req;
 struct worker;
+struct service;
+
+/* The payments service's own settings (service.c declares them). */
+struct payments_settings {
+	int gateway_latency_ms; /* GATEWAY_LATENCY_MS of the card gateway simulator */
+};
 
 void payments_create(struct req *r);
 void payments_get(struct req *r);
@@ -26,5 +32,8 @@ int payments_luhn(const char *digits);
 /* The card brand from its leading digits: "visa", "mastercard", "amex",
  * "discover", or "unknown". */
 const char *payments_card_brand(const char *digits);
+
+/* What the pool declares (service.c): routes, settings, peers, hooks. */
+extern const struct service payments_service;
 
 #endif

@@ -1,43 +1,48 @@
-/* store.c - SQL of the payments service. Constant statements with $n
- * parameters. A payment's result and the event announcing it are written
- * by one statement, so neither can exist without the other. */
-#include <inttypes.h>
-#include <libpq-fe.h>
-#include <stdio.h>
+/* store.c - SQL of the payments service: payments, their claims and
+ * refunds, and the gateway simulator's ledger. Constant statements with
+ * $n parameters. A payment's result and the event announcing it are
+ * written by one statement, so neither can exist without the other; the
+ * events' formats are their receivers' (bookings/event.h,
+ * notifications/event.h). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "bookings/event.h"
 #include "db.h"
-#include "mem.h"
+#include "notifications/event.h"
 #include "store.h"
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define PAYMENT_COLUMNS                                                                            \
-	"id, booking_id, user_id, amount_cents, payment_method, card_last4, card_brand, "          \
-	"gateway_token, status, coalesce(failure_reason, ''), " ISO(                               \
-	        "created_at") ", "                                                                 \
-	                      "coalesce(" ISO("processed_at") ", ''), coalesce(" ISO(              \
-	                              "refunded_at") ", '')"
-#define NCOLUMNS 13
+/* The columns read_row reads, in its order; named, so that a list page
+ * (DB_PAGE_SQL) can select them again. */
+/* clang-format off */
+#define PAYMENT_COLUMNS \
+	"id, booking_id, user_id, amount_cents, payment_method, card_last4, card_brand, " \
+	"gateway_token, status, coalesce(failure_reason, '') AS failure_reason, " \
+	ISO("created_at") " AS created_at, " \
+	"coalesce(" ISO("processed_at") ", '') AS processed_at, " \
+	"coalesce(" ISO("refunded_at") ", '') AS refunded_at"
+/* clang-format on */
 
-static void read_row(const PGresult *res, int i, void *out)
+static void read_row(const PGresult *res, int row, void *out)
 {
 	struct payment *p = out;
+	struct db_row c = DB_ROW(res, row);
 
 	memset(p, 0, sizeof(*p));
-	p->id = db_int(res, i, 0);
-	p->booking_id = db_int(res, i, 1);
-	p->user_id = db_int(res, i, 2);
-	p->amount_cents = db_int(res, i, 3);
-	db_text(p->payment_method, sizeof(p->payment_method), res, i, 4);
-	db_text(p->card_last4, sizeof(p->card_last4), res, i, 5);
-	db_text(p->card_brand, sizeof(p->card_brand), res, i, 6);
-	db_text(p->gateway_token, sizeof(p->gateway_token), res, i, 7);
-	db_text(p->status, sizeof(p->status), res, i, 8);
-	db_text(p->failure_reason, sizeof(p->failure_reason), res, i, 9);
-	db_text(p->created_at, sizeof(p->created_at), res, i, 10);
-	db_text(p->processed_at, sizeof(p->processed_at), res, i, 11);
-	db_text(p->refunded_at, sizeof(p->refunded_at), res, i, 12);
+	p->id = db_next_int(&c);
+	p->booking_id = db_next_int(&c);
+	p->user_id = db_next_int(&c);
+	p->amount_cents = db_next_int(&c);
+	DB_NEXT_TEXT(&c, p->payment_method);
+	DB_NEXT_TEXT(&c, p->card_last4);
+	DB_NEXT_TEXT(&c, p->card_brand);
+	DB_NEXT_TEXT(&c, p->gateway_token);
+	DB_NEXT_TEXT(&c, p->status);
+	DB_NEXT_TEXT(&c, p->failure_reason);
+	DB_NEXT_TEXT(&c, p->created_at);
+	DB_NEXT_TEXT(&c, p->processed_at);
+	DB_NEXT_TEXT(&c, p->refunded_at);
 }
 
 static enum store_status one(PGresult *res, struct payment *out)
@@ -45,159 +50,183 @@ static enum store_status one(PGresult *res, struct payment *out)
 	return db_one(res, read_row, out);
 }
 
-static enum store_status all(PGresult *res, struct payment **out, int *n)
-{
-	return db_all(res, read_row, sizeof(**out), (void **)out, n);
-}
-
 enum store_status store_payment_create(struct db *db, const struct payment *p, struct payment *out)
 {
-	char booking[24], user[24], cents[24];
-	const char *params[] = {booking,       user,          cents,           p->payment_method,
-	                        p->card_last4, p->card_brand, p->gateway_token};
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"INSERT INTO payments (booking_id, user_id, amount_cents, payment_method,"
+		"                      card_last4, card_brand, gateway_token) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7) "
+		"ON CONFLICT (booking_id) WHERE status IN ('pending', 'succeeded') DO NOTHING "
+		"RETURNING " PAYMENT_COLUMNS,
+		DB_INT(p->booking_id), DB_INT(p->user_id), DB_INT(p->amount_cents),
+		DB_TEXT(p->payment_method), DB_TEXT(p->card_last4), DB_TEXT(p->card_brand),
+		DB_TEXT(p->gateway_token));
+	/* clang-format on */
+	enum store_status st = one(res, out);
 
-	db_fmt_int(booking, sizeof(booking), p->booking_id);
-	db_fmt_int(user, sizeof(user), p->user_id);
-	db_fmt_int(cents, sizeof(cents), p->amount_cents);
-	enum store_status st = one(
-	        db_exec(db,
-	                "INSERT INTO payments (booking_id, user_id, amount_cents, payment_method, "
-	                "card_last4, card_brand, gateway_token) VALUES ($1, $2, $3, $4, $5, $6, "
-	                "$7) "
-	                "ON CONFLICT (booking_id) WHERE status IN ('pending', 'succeeded') "
-	                "DO NOTHING RETURNING " PAYMENT_COLUMNS,
-	                7, params),
-	        out);
+	/* no row: ON CONFLICT skipped it */
 	return st == STORE_NOT_FOUND ? STORE_CONFLICT : st;
 }
 
 enum store_status store_payment_get(struct db *db, int64_t id, int64_t owner, struct payment *out)
 {
-	char sid[24], sowner[24];
-	const char *p[] = {sid, sowner};
-
-	db_fmt_int(sid, sizeof(sid), id);
-	db_fmt_int(sowner, sizeof(sowner), owner);
-	return one(db_exec(db,
-	                   "SELECT " PAYMENT_COLUMNS " FROM payments "
-	                   "WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2)",
-	                   2, p),
-	           out);
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"SELECT " PAYMENT_COLUMNS " "
+		"FROM payments "
+		"WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2)",
+		DB_INT(id), DB_INT(owner));
+	/* clang-format on */
+	return one(res, out);
 }
+
+/* Payments of $1 owner (0 = anyone) and $2 booking (0 = any), newest
+ * first, $3 rows from row $4, and their total. */
+/* clang-format off */
+static const char list_sql[] = DB_PAGE_SQL(
+	"SELECT " PAYMENT_COLUMNS " "
+	"FROM payments "
+	"WHERE ($1::bigint = 0 OR user_id = $1) "
+	"  AND ($2::bigint = 0 OR booking_id = $2)",
+	"ORDER BY id DESC", "$3", "$4");
+/* clang-format on */
 
 enum store_status store_payment_list(struct db *db, int64_t owner, int64_t booking_id,
                                      int64_t limit, int64_t offset, struct payment **out, int *n,
                                      int64_t *total)
 {
-	char sowner[24], sbooking[24], slimit[24], soffset[24];
-	const char *p[] = {sowner, sbooking, slimit, soffset};
+	void *rows = NULL;
+	PGresult *res = db_query(db, list_sql, DB_INT(owner), DB_INT(booking_id), DB_INT(limit),
+	                         DB_INT(offset));
+	enum store_status st = db_page(res, read_row, sizeof(**out), &rows, n, total);
 
-	db_fmt_int(sowner, sizeof(sowner), owner);
-	db_fmt_int(sbooking, sizeof(sbooking), booking_id);
-	db_fmt_int(slimit, sizeof(slimit), limit);
-	db_fmt_int(soffset, sizeof(soffset), offset);
-	PGresult *res = db_exec(db,
-	                        "SELECT " PAYMENT_COLUMNS ", count(*) OVER () FROM payments "
-	                        "WHERE ($1::bigint = 0 OR user_id = $1) "
-	                        "AND ($2::bigint = 0 OR booking_id = $2) "
-	                        "ORDER BY id DESC LIMIT $3 OFFSET $4",
-	                        4, p);
-	*total = res && PQntuples(res) > 0 ? db_int(res, 0, NCOLUMNS) : 0;
-	if (res && PQntuples(res) == 0 && offset > 0) {
-		PGresult *c = db_exec(db,
-		                      "SELECT count(*) FROM payments WHERE ($1::bigint = 0 OR "
-		                      "user_id = $1) AND ($2::bigint = 0 OR booking_id = $2)",
-		                      2, p);
-		*total = c ? db_int(c, 0, 0) : 0;
-		PQclear(c);
-	}
-	return all(res, out, n);
+	*out = rows;
+	return st;
 }
 
 enum store_status store_payment_claim(struct db *db, int limit, struct payment **out, int *n)
 {
-	char slimit[16];
-	const char *p[] = {slimit};
+	void *rows = NULL;
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"UPDATE payments "
+		"SET lease_until = now() + interval '30 seconds', attempts = attempts + 1, "
+		"    updated_at = now() "
+		"WHERE id IN (SELECT id FROM payments "
+		"             WHERE status = 'pending' "
+		"               AND (lease_until IS NULL OR lease_until < now()) "
+		"             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+		"RETURNING " PAYMENT_COLUMNS,
+		DB_INT(limit));
+	/* clang-format on */
+	enum store_status st = db_all(res, read_row, sizeof(**out), &rows, n);
 
-	snprintf(slimit, sizeof(slimit), "%d", limit);
-	return all(db_exec(db,
-	                   "UPDATE payments SET lease_until = now() + interval '30 seconds', "
-	                   "attempts = attempts + 1, updated_at = now() WHERE id IN (SELECT id "
-	                   "FROM payments WHERE status = 'pending' AND (lease_until IS NULL OR "
-	                   "lease_until < now()) ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-	                   "RETURNING " PAYMENT_COLUMNS,
-	                   1, p),
-	           out, n);
+	*out = rows;
+	return st;
 }
+
+/* A declined payment: failed, and the payment_failed notification. */
+/* clang-format off */
+static const char declined_sql[] =
+	"WITH s AS ("
+	"  UPDATE payments "
+	"  SET status = 'failed', failure_reason = 'card declined', processed_at = now(), "
+	"      updated_at = now(), lease_until = NULL "
+	"  WHERE id = $1 AND status = 'pending' "
+	"  RETURNING *), "
+	"o AS (" NOTIFICATION_EVENT_SQL(
+		"'payment-failed-' || s.id", "payment_failed", "s.user_id", "s.booking_id",
+		"json_build_object("
+		"  'booking', s.booking_id::text, "
+		"  'amount', to_char(s.amount_cents / 100.0, 'FM9999999990.00'))",
+		"s") ") "
+	"SELECT " PAYMENT_COLUMNS " FROM s";
+
+/* An approved payment: succeeded, and the request that bookings confirm. */
+static const char approved_sql[] =
+	"WITH s AS ("
+	"  UPDATE payments "
+	"  SET status = 'succeeded', processed_at = now(), updated_at = now(), lease_until = NULL "
+	"  WHERE id = $1 AND status = 'pending' "
+	"  RETURNING *), "
+	"o AS (" BOOKING_CONFIRM_EVENT_SQL(
+		"'" STORE_CONFIRM_EVENT "' || s.id", "s.booking_id", "s.id", "s") ") "
+	"SELECT " PAYMENT_COLUMNS " FROM s";
+/* clang-format on */
 
 enum store_status store_payment_settle(struct db *db, const struct payment *p, int approved,
                                        struct payment *out)
 {
-	char sid[24];
-	const char *params[] = {sid};
-
-	db_fmt_int(sid, sizeof(sid), p->id);
-	if (!approved)
-		return one(
-		        db_exec(db,
-		                "WITH s AS (UPDATE payments SET status = 'failed', failure_reason "
-		                "= "
-		                "'card declined', processed_at = now(), updated_at = now(), "
-		                "lease_until = NULL WHERE id = $1 AND status = 'pending' RETURNING "
-		                "*), "
-		                "o AS (INSERT INTO outbox (event_id, service, path, payload) "
-		                "  SELECT 'payment-failed-' || s.id, 'notifications', "
-		                "'/notifications', "
-		                "  json_build_object('user_id', s.user_id, 'booking_id', "
-		                "s.booking_id, "
-		                "  'type', 'payment_failed', 'event_id', 'payment-failed-' || "
-		                "s.id, "
-		                "  'message', format('Your payment of %s for booking %s was "
-		                "declined. The seat stays held until the hold ends; you may pay "
-		                "with another card.', to_char(s.amount_cents / 100.0, "
-		                "'FM9999999990.00'), "
-		                "  s.booking_id))::text FROM s ON CONFLICT (event_id) DO NOTHING) "
-		                "SELECT " PAYMENT_COLUMNS " FROM s",
-		                1, params),
-		        out);
-	return one(db_exec(db,
-	                   "WITH s AS (UPDATE payments SET status = 'succeeded', processed_at = "
-	                   "now(), updated_at = now(), lease_until = NULL WHERE id = $1 AND "
-	                   "status = 'pending' RETURNING *), "
-	                   "o AS (INSERT INTO outbox (event_id, service, path, payload) "
-	                   "  SELECT 'confirm-' || s.id, 'bookings', "
-	                   "  '/internal/bookings/' || s.booking_id || '/confirm', "
-	                   "  json_build_object('payment_id', s.id, 'event_id', 'confirm-' || "
-	                   "  s.id)::text FROM s ON CONFLICT (event_id) DO NOTHING) "
-	                   "SELECT " PAYMENT_COLUMNS " FROM s",
-	                   1, params),
-	           out);
+	return one(db_query(db, approved ? approved_sql : declined_sql, DB_INT(p->id)), out);
 }
 
 enum store_status store_payment_refunded(struct db *db, int64_t id, struct payment *out)
 {
-	char sid[24];
-	const char *p[] = {sid};
-
-	db_fmt_int(sid, sizeof(sid), id);
-	return one(db_exec(db,
-	                   "UPDATE payments SET status = 'refunded', refunded_at = now(), "
-	                   "updated_at = now() WHERE id = $1 AND status = 'succeeded' "
-	                   "RETURNING " PAYMENT_COLUMNS,
-	                   1, p),
-	           out);
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"UPDATE payments "
+		"SET status = 'refunded', refunded_at = now(), updated_at = now() "
+		"WHERE id = $1 AND status = 'succeeded' "
+		"RETURNING " PAYMENT_COLUMNS,
+		DB_INT(id));
+	/* clang-format on */
+	return one(res, out);
 }
 
 enum store_status store_payment_succeeded_for(struct db *db, int64_t booking_id,
                                               struct payment *out)
 {
-	char sid[24];
-	const char *p[] = {sid};
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"SELECT " PAYMENT_COLUMNS " "
+		"FROM payments "
+		"WHERE booking_id = $1 AND status = 'succeeded'",
+		DB_INT(booking_id));
+	/* clang-format on */
+	return one(res, out);
+}
 
-	db_fmt_int(sid, sizeof(sid), booking_id);
-	return one(db_exec(db,
-	                   "SELECT " PAYMENT_COLUMNS " FROM payments WHERE booking_id = $1 "
-	                   "AND status = 'succeeded'",
-	                   1, p),
-	           out);
+/* ---- the gateway simulator's ledger ---- */
+
+static void read_approved(const PGresult *res, int row, void *out)
+{
+	struct db_row c = DB_ROW(res, row);
+	char v[8];
+
+	DB_NEXT_TEXT(&c, v);
+	*(int *)out = v[0] == 't';
+}
+
+enum store_status store_gateway_charge(struct db *db, const char *key, const char *token,
+                                       int64_t amount_cents, int approve, int *approved)
+{
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"WITH n AS ("
+		"  INSERT INTO gateway_charges (idempotency_key, token, amount_cents, approved) "
+		"  VALUES ($1, $2, $3, $4) "
+		"  ON CONFLICT (idempotency_key) DO NOTHING "
+		"  RETURNING approved) "
+		"SELECT approved FROM n "
+		"UNION ALL "
+		"SELECT approved FROM gateway_charges WHERE idempotency_key = $1 "
+		"LIMIT 1",
+		DB_TEXT(key), DB_TEXT(token), DB_INT(amount_cents),
+		DB_TEXT(approve ? "true" : "false"));
+	/* clang-format on */
+	enum store_status st = db_one(res, read_approved, approved);
+
+	return st == STORE_NOT_FOUND ? STORE_ERROR : st;
+}
+
+enum store_status store_gateway_refund(struct db *db, const char *key)
+{
+	/* clang-format off */
+	return db_do(db_query(db,
+		"UPDATE gateway_charges "
+		"SET refunded_at = coalesce(refunded_at, now()) "
+		"WHERE idempotency_key = $1 AND approved",
+		DB_TEXT(key)));
+	/* clang-format on */
 }

@@ -1,5 +1,6 @@
 /* store.h - the payments database: payments, their processing claims and
- * refunds, with the outbox events they cause. Knows SQL, not HTTP. */
+ * refunds, with the outbox events they cause; and the gateway simulator's
+ * ledger. Knows SQL, not HTTP. */
 #ifndef PAYMENTS_STORE_H
 #define PAYMENTS_STORE_H
 
@@ -10,6 +11,10 @@
 #include "store_status.h"
 
 struct db;
+
+/* The event id of a payment's confirmation request: this prefix and the
+ * payment id (the relay's judge reads it back). */
+#define STORE_CONFIRM_EVENT "confirm-"
 
 struct payment {
 	int64_t id;
@@ -50,5 +55,16 @@ enum store_status store_payment_refunded(struct db *db, int64_t id, struct payme
 /* The succeeded payment of a booking (to refund). */
 enum store_status store_payment_succeeded_for(struct db *db, int64_t booking_id,
                                               struct payment *out);
+
+/* The gateway simulator's ledger (gateway.c), what a real gateway keeps
+ * on its side. */
+/* Charge token amount_cents once per key: a new key records approve, a
+ * known one keeps its first answer. STORE_OK with *approved as recorded,
+ * or STORE_ERROR. */
+enum store_status store_gateway_charge(struct db *db, const char *key, const char *token,
+                                       int64_t amount_cents, int approve, int *approved);
+/* Mark the approved charge under key refunded (a second time changes
+ * nothing; no such charge is fine too). STORE_OK or STORE_ERROR. */
+enum store_status store_gateway_refund(struct db *db, const char *key);
 
 #endif

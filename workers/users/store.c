@@ -1,44 +1,42 @@
 /* store.c - SQL of the users service. Every statement is constant text
- * with $n parameters; rows are copied into struct user. */
-#include <inttypes.h>
+ * with $n parameters; rows are copied into struct user. Knows nothing of
+ * HTTP, JSON or tokens. */
 #include <libpq-fe.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
 #include "store.h"
 
-#define USER_COLUMNS                                                                               \
-	"id, email, username, full_name, role, is_active, "                                        \
-	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "               \
+/* The columns read_row reads, in its order. */
+/* clang-format off */
+#define USER_COLUMNS \
+	"id, email, username, full_name, role, is_active::int, " \
+	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), " \
 	"password_hash"
+/* clang-format on */
 
-static enum store_status one_user(PGresult *res, struct user *out)
+static void read_row(const PGresult *res, int row, void *out)
 {
-	if (res == NULL)
-		return STORE_ERROR;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return STORE_NOT_FOUND;
-	}
-	memset(out, 0, sizeof(*out));
-	out->id = db_int(res, 0, 0);
-	db_text(out->email, sizeof(out->email), res, 0, 1);
-	db_text(out->username, sizeof(out->username), res, 0, 2);
-	db_text(out->full_name, sizeof(out->full_name), res, 0, 3);
-	db_text(out->role, sizeof(out->role), res, 0, 4);
-	out->is_active = PQgetvalue(res, 0, 5)[0] == 't';
-	db_text(out->created_at, sizeof(out->created_at), res, 0, 6);
-	db_text(out->password_hash, sizeof(out->password_hash), res, 0, 7);
-	PQclear(res);
-	return STORE_OK;
+	struct user *u = out;
+	struct db_row c = DB_ROW(res, row);
+
+	memset(u, 0, sizeof(*u));
+	u->id = db_next_int(&c);
+	DB_NEXT_TEXT(&c, u->email);
+	DB_NEXT_TEXT(&c, u->username);
+	DB_NEXT_TEXT(&c, u->full_name);
+	DB_NEXT_TEXT(&c, u->role);
+	u->is_active = db_next_int(&c) != 0;
+	DB_NEXT_TEXT(&c, u->created_at);
+	DB_NEXT_TEXT(&c, u->password_hash);
 }
 
+/* After an insert that hit a unique rule: STORE_CONFLICT, with
+ * *email_taken telling whether the e-mail address was the taken one. */
 static enum store_status which_taken(struct db *db, const struct user *u, int *email_taken)
 {
-	const char *p[] = {u->email};
-	PGresult *res = db_exec(db, "SELECT 1 FROM users WHERE lower(email) = lower($1)", 1, p);
+	PGresult *res = db_query(db, "SELECT 1 FROM users WHERE lower(email) = lower($1)",
+	                         DB_TEXT(u->email));
 
 	if (res == NULL)
 		return STORE_ERROR;
@@ -50,37 +48,32 @@ static enum store_status which_taken(struct db *db, const struct user *u, int *e
 enum store_status store_user_create(struct db *db, const struct user *u, struct user *out,
                                     int *email_taken)
 {
-	const char *p[] = {u->email, u->username, u->full_name, u->role, u->password_hash};
-	PGresult *res =
-	        db_exec(db,
-	                "INSERT INTO users (email, username, full_name, role, password_hash) "
-	                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING "
-	                "RETURNING " USER_COLUMNS,
-	                5, p);
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"INSERT INTO users (email, username, full_name, role, password_hash) "
+		"VALUES ($1, $2, $3, $4, $5) "
+		"ON CONFLICT DO NOTHING "
+		"RETURNING " USER_COLUMNS,
+		DB_TEXT(u->email), DB_TEXT(u->username), DB_TEXT(u->full_name), DB_TEXT(u->role),
+		DB_TEXT(u->password_hash));
+	/* clang-format on */
+	enum store_status st = db_one(res, read_row, out);
 
 	*email_taken = 0;
-	if (res && PQntuples(res) == 0) {
-		PQclear(res);
-		return which_taken(db, u, email_taken);
-	}
-	return one_user(res, out);
+	/* no row: ON CONFLICT skipped it */
+	return st == STORE_NOT_FOUND ? which_taken(db, u, email_taken) : st;
 }
 
 enum store_status store_user_by_id(struct db *db, int64_t id, struct user *out)
 {
-	char sid[24];
-	const char *p[] = {sid};
-
-	snprintf(sid, sizeof(sid), "%" PRId64, id);
-	return one_user(db_exec(db, "SELECT " USER_COLUMNS " FROM users WHERE id = $1", 1, p), out);
+	return db_one(db_query(db, "SELECT " USER_COLUMNS " FROM users WHERE id = $1", DB_INT(id)),
+	              read_row, out);
 }
 
 enum store_status store_user_by_username(struct db *db, const char *username, struct user *out)
 {
-	const char *p[] = {username};
-
-	return one_user(
-	        db_exec(db, "SELECT " USER_COLUMNS " FROM users WHERE lower(username) = lower($1)",
-	                1, p),
-	        out);
+	return db_one(
+	        db_query(db, "SELECT " USER_COLUMNS " FROM users WHERE lower(username) = lower($1)",
+	                 DB_TEXT(username)),
+	        read_row, out);
 }

@@ -26,6 +26,11 @@
 
 static const char incorrect[] = "Incorrect username or password";
 
+static const struct users_settings *settings(const struct worker *w)
+{
+	return w->settings;
+}
+
 int users_username_valid(const char *s)
 {
 	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
@@ -81,7 +86,7 @@ static struct json_object *user_json(const struct user *u)
 /* Read and check the registration body into u; 0, or -1 after replying. */
 static int read_registration(struct req *r, struct user *u, const char **password)
 {
-	struct json_object *body = req_json(r);
+	struct json_object *body = req_json_or_reply(r);
 	struct field_errors e;
 	const char *email = NULL, *username = NULL, *full_name = NULL;
 
@@ -123,17 +128,12 @@ void users_register(struct req *r)
 		log_error("password hashing failed");
 		return;
 	}
-	switch (store_user_create(r->w->db, &u, &out, &email_taken)) {
-	case STORE_OK:
-		reply_json(r, 201, user_json(&out));
+	enum store_status st = store_user_create(r->w->db, &u, &out, &email_taken);
+	if (reply_unless_ok(r, st, NULL,
+	                    email_taken ? "Email already registered" : "Username already taken") <
+	    0)
 		return;
-	case STORE_CONFLICT:
-		reply_error(r, 409,
-		            email_taken ? "Email already registered" : "Username already taken");
-		return;
-	default:
-		reply_error(r, 503, "Database unavailable");
-	}
+	reply_json(r, 201, user_json(&out));
 }
 
 /* Read username and password from a form or JSON body into the
@@ -156,7 +156,7 @@ static int read_login(struct req *r, char *name, size_t nlen, char *pw, size_t p
 		if (!has_pw || !*pw)
 			field_error_add(&e, "body", "password", "Field required", "missing");
 	} else {
-		struct json_object *body = req_json(r);
+		struct json_object *body = req_json_or_reply(r);
 		const char *n = NULL, *p = NULL;
 		if (body == NULL) {
 			field_errors_release(&e);
@@ -194,10 +194,10 @@ static int locked_out(struct req *r, const char *key)
 		log_warn("login limit unavailable: redis down");
 		return 0;
 	}
-	if (failures < r->w->conf->login_max_failures)
+	if (failures < settings(r->w)->login_max_failures)
 		return 0;
 	if (kv_ttl(r->w->kv, key, &ttl) < 0 || ttl < 1)
-		ttl = r->w->conf->login_window_seconds;
+		ttl = settings(r->w)->login_window_seconds;
 	snprintf(retry, sizeof(retry), "%lld", ttl);
 	reply_header(r, "Retry-After", retry);
 	reply_error(r, 429, "Too many failed login attempts; try again later");
@@ -224,7 +224,7 @@ static int credentials_ok(struct req *r, const char *name, const char *pw, struc
 static void issue_token(struct req *r, const struct user *u)
 {
 	struct auth_claims c = {.uid = u->id, .admin = strcmp(u->role, "admin") == 0};
-	int64_t ttl = (int64_t)r->w->conf->access_token_minutes * 60;
+	int64_t ttl = (int64_t)settings(r->w)->access_token_minutes * 60;
 	struct json_object *o;
 
 	snprintf(c.sub, sizeof(c.sub), "%s", u->username);
@@ -255,11 +255,11 @@ void users_token(struct req *r)
 	int ok = credentials_ok(r, name, pw, &u);
 	explicit_bzero(pw, sizeof(pw));
 	if (ok < 0) {
-		reply_error(r, 503, "Database unavailable");
+		reply_error(r, 503, REPLY_DB_DOWN);
 		return;
 	}
 	if (!ok) {
-		if (kv_incr_window(r->w->kv, key, r->w->conf->login_window_seconds, &n) < 0)
+		if (kv_incr_window(r->w->kv, key, settings(r->w)->login_window_seconds, &n) < 0)
 			log_warn("login failure not counted: redis down");
 		reply_header(r, "WWW-Authenticate", "Bearer");
 		reply_error(r, 401, incorrect);
@@ -278,7 +278,7 @@ void users_me(struct req *r)
 	if (st == STORE_OK && u.is_active) {
 		reply_json(r, 200, user_json(&u));
 	} else if (st == STORE_ERROR) {
-		reply_error(r, 503, "Database unavailable");
+		reply_error(r, 503, REPLY_DB_DOWN);
 	} else {
 		/* a deleted or deactivated user's token is no longer good */
 		reply_header(r, "WWW-Authenticate", "Bearer");
@@ -291,23 +291,15 @@ void users_get(struct req *r)
 	struct user u;
 	int64_t id;
 
-	if (req_param_id(r, "id", &id) < 0)
+	if (req_param_id_or_reply(r, "id", NULL, &id) < 0 ||
+	    reply_unless_ok(r, store_user_by_id(r->w->db, id, &u), "User not found", NULL) < 0)
 		return;
-	switch (store_user_by_id(r->w->db, id, &u)) {
-	case STORE_OK:
-		reply_json(r, 200, user_json(&u));
-		return;
-	case STORE_NOT_FOUND:
-		reply_error(r, 404, "User not found");
-		return;
-	default:
-		reply_error(r, 503, "Database unavailable");
-	}
+	reply_json(r, 200, user_json(&u));
 }
 
 int users_bootstrap(struct worker *w)
 {
-	const struct conf *c = w->conf;
+	const struct users_settings *c = settings(w);
 	struct user u = {0}, out;
 	int email_taken;
 
@@ -327,4 +319,14 @@ int users_bootstrap(struct worker *w)
 	else
 		log_error("cannot create the admin user", "username", u.username);
 	return st == STORE_OK ? 0 : -1;
+}
+
+void users_check_settings(const void *settings, struct buf *errors)
+{
+	const struct users_settings *s = settings;
+
+	if (s->admin_username && s->admin_password == NULL)
+		buf_adds(errors, "ADMIN_PASSWORD: is required when ADMIN_USERNAME is set\n");
+	if (s->admin_password && (strlen(s->admin_password) < 8 || strlen(s->admin_password) > 72))
+		buf_adds(errors, "ADMIN_PASSWORD: must be 8 to 72 bytes\n");
 }

@@ -1,6 +1,5 @@
-/* main.c - the flights pool: its route table, then the prefork master. */
+/* service.c - what the flights pool declares: its routes and peers. */
 #include "flights.h"
-#include "prefork.h"
 #include "route.h"
 
 #include "worker.h"
@@ -17,13 +16,15 @@ static const struct route routes[] = {
         {NULL, NULL, NULL, 0},
 };
 
-static const struct service flights_service = {
+/* bookings: live seat counts when the Redis sets cannot tell. */
+static const struct conf_peer peers[] = {
+        {"bookings", "BOOKINGS_URL", "http://127.0.0.1:8002"},
+        {NULL, NULL, NULL},
+};
+
+const struct service flights_service = {
         .name = "flights",
         .health_name = "flight-service",
         .routes = routes,
+        .peers = peers,
 };
-
-int main(int argc, char **argv)
-{
-	return prefork_main(&flights_service, argc, argv);
-}

@@ -1,7 +1,6 @@
-/* main.c - the notifications pool: its route table, then the prefork
- * master. Delivery is the mailer pool's tick child. */
+/* service.c - what the notifications pool declares: its routes.
+ * Delivery is the mailer pool's tick child. */
 #include "notifications.h"
-#include "prefork.h"
 #include "route.h"
 #include "worker.h"
 
@@ -12,13 +11,8 @@ static const struct route routes[] = {
         {NULL, NULL, NULL, 0},
 };
 
-static const struct service notifications_service = {
+const struct service notifications_service = {
         .name = "notifications",
         .health_name = "notification-service",
         .routes = routes,
 };
-
-int main(int argc, char **argv)
-{
-	return prefork_main(&notifications_service, argc, argv);
-}

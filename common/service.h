@@ -1,0 +1,44 @@
+/* service.h - what a service declares next to its route table: its name,
+ * routes, its own settings and peers, the shared schemas its database
+ * uses, and its start and background hooks. common/ knows services only
+ * through this struct; it never names one. */
+#ifndef FO_SERVICE_H
+#define FO_SERVICE_H
+
+#include "buf.h"
+#include "conf.h"
+#include "route.h"
+
+struct worker;
+
+struct service {
+	const char *name;        /* "users": metrics, logs, sql/<name> */
+	const char *health_name; /* "user-service" */
+	const struct route *routes;
+	/* Its own settings, NULL-terminated by name (may be NULL), read
+	 * into settings_data (a struct of the service's; workers see it as
+	 * w->settings). */
+	const struct conf_setting *settings;
+	void *settings_data;
+	/* Rules across several of its settings: append "NAME: problem\n"
+	 * lines to errors. Optional. */
+	void (*check)(const void *settings, struct buf *errors);
+	/* The services it calls (outbox deliveries, internal reads),
+	 * NULL-terminated by name (may be NULL). */
+	const struct conf_peer *peers;
+	/* Shared schemas (folders of sql/shared/) its database uses, applied
+	 * before its own migrations; NULL-terminated (may be NULL). */
+	const char *const *schemas;
+	/* Once in the master before forking (migrations are already
+	 * applied; w->db is connected): bootstrap. 0 or -1 to refuse to start. */
+	int (*start)(struct worker *w);
+	/* Optional background loop, run in one "tick" child every
+	 * tick_ms; it is respawned like a request child. */
+	void (*tick)(struct worker *w);
+	int tick_ms;
+	/* Optional cap on request children (a pool that serves only
+	 * /health and /metrics needs one); 0 = WORKERS as configured. */
+	int max_workers;
+};
+
+#endif

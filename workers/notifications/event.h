@@ -1,0 +1,32 @@
+/* event.h - the notification request other services send, owned by the
+ * notifications service: POST /notifications with the service credential
+ * and {"event_id", "type", "user_id", "booking_id", "data": {...}}. The
+ * words of the e-mail are the notifications service's templates
+ * (template.h): a sender gives only the facts, as display text, under the
+ * keys of its type:
+ *   booking_confirmation  reference flight origin destination departure seat total
+ *   booking_cancellation  reference seat flight [refund: "yes" when paid]
+ *   hold_expired          reference seat flight
+ *   payment_failed        booking amount
+ * A sender writes the event with NOTIFICATION_EVENT_SQL (in the statement
+ * of the change it announces); the handler reads it with the same names. */
+#ifndef NOTIFICATIONS_EVENT_H
+#define NOTIFICATIONS_EVENT_H
+
+#include "outbox.h"
+
+#define NOTIFICATION_PEER "notifications"
+#define NOTIFICATION_PATH "/notifications"
+
+/* Queue, for each row of from, the notification of type (a bare word)
+ * for user_id and booking_id (SQL expressions), event_id (an SQL text
+ * expression, unique per event), data a json_build_object(...) of the
+ * type's keys. */
+#define NOTIFICATION_EVENT_SQL(event_id, type, user_id, booking_id, data, from)                    \
+	OUTBOX_INSERT_SELECT(event_id, "'" NOTIFICATION_PEER "'", "'" NOTIFICATION_PATH "'",       \
+	                     "json_build_object('event_id', " event_id ", 'type', '" type          \
+	                     "', 'user_id', " user_id ", 'booking_id', " booking_id                \
+	                     ", 'data', " data ")",                                                \
+	                     from)
+
+#endif

@@ -1,0 +1,52 @@
+/* service.c - what the payments pool declares: its routes, settings,
+ * peers and shared schemas, and the payment processor and outbox relay
+ * as its tick child. */
+#include <stddef.h>
+
+#include "payments.h"
+#include "route.h"
+#include "worker.h"
+
+static const struct route routes[] = {
+        {"POST", "/payments", payments_create, ROUTE_USER},
+        {"GET", "/payments", payments_list, ROUTE_USER},
+        {"GET", "/payments/:id", payments_get, ROUTE_USER},
+        {"POST", "/payments/:id/refund", payments_refund, ROUTE_ADMIN},
+        {"POST", "/internal/payments/refund", payments_internal_refund, ROUTE_SERVICE},
+        {NULL, NULL, NULL, 0},
+};
+
+static const struct conf_setting settings[] = {
+        {.name = "GATEWAY_LATENCY_MS",
+         .type = CONF_INT,
+         .def = "100",
+         .min = 0,
+         .max = 60000,
+         .offset = offsetof(struct payments_settings, gateway_latency_ms),
+         .help = "the card gateway simulator's delay"},
+        {.name = NULL},
+};
+
+/* bookings: the booking paid for, and its confirmation; notifications:
+ * declined payments. */
+static const struct conf_peer peers[] = {
+        {"bookings", "BOOKINGS_URL", "http://127.0.0.1:8002"},
+        {"notifications", "NOTIFICATIONS_URL", "http://127.0.0.1:8004"},
+        {NULL, NULL, NULL},
+};
+
+static const char *const schemas[] = {"idempotency", "outbox", NULL};
+
+static struct payments_settings payments_settings;
+
+const struct service payments_service = {
+        .name = "payments",
+        .health_name = "payment-service",
+        .routes = routes,
+        .settings = settings,
+        .settings_data = &payments_settings,
+        .peers = peers,
+        .schemas = schemas,
+        .tick = payments_tick,
+        .tick_ms = 200,
+};
