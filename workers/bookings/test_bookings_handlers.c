@@ -1,0 +1,477 @@
+/* test_bookings_handlers.c - the bookings handlers through the real
+ * route table (tests/harness), with the store in memory (fake_store.c),
+ * Redis unreachable (so the flight comes from the flights pool and seat
+ * locks give way to the store) and the flights pool played by a stub
+ * server: flight 1 (150 seats) and 4 (inactive) exist, 2 does not, the
+ * pool fails for 3, is too slow for 5 and answers nonsense for 6. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bookings.h"
+#include "fake_store.h"
+#include "harness.h"
+#include "service.h"
+#include "stub.h"
+
+#define FLIGHT_JSON(id, active)                                                                    \
+	"{\"id\": " #id ", \"flight_number\": \"FO101\", \"airline\": \"FlightOps Air\", "         \
+	"\"origin\": \"JFK\", \"destination\": \"LAX\", "                                          \
+	"\"departure_time\": \"2030-01-02T03:04:05Z\", \"arrival_time\": "                         \
+	"\"2030-01-02T09:04:05Z\", \"price\": 123.45, \"price_cents\": 12345, "                    \
+	"\"total_seats\": 150, \"is_active\": " active                                             \
+	", \"created_at\": \"2025-01-01T00:00:00Z\"}"
+
+static const struct stub_route flights[] = {
+        {"GET", "/internal/flights/1", 200, FLIGHT_JSON(1, "true"), 0},
+        {"GET", "/internal/flights/3", 503, "{\"detail\": \"down\"}", 0},
+        {"GET", "/internal/flights/4", 200, FLIGHT_JSON(4, "false"), 0},
+        {"GET", "/internal/flights/5", 200, FLIGHT_JSON(5, "true"), 500},
+        {"GET", "/internal/flights/6", 200, "{\"id\": 6}", 0},
+        {NULL, NULL, 0, NULL, 0},
+};
+
+#define ALICE 7
+#define BOB   8
+
+static struct worker w;
+static struct conf conf;
+static const char *admin, *alice, *bob;
+/* The harness's current response (harness_call), by a short name. */
+static const struct harness_response *const res = &harness_res;
+
+static int start(void **state)
+{
+	char url[64];
+
+	(void)state;
+	snprintf(url, sizeof(url), "FLIGHTS_URL=http://127.0.0.1:%d", stub_start(flights));
+	const char *const extra[] = {url, NULL};
+	harness_worker_init(&w, &conf, &bookings_service, extra);
+	admin = harness_token(1, "admin", 1);
+	alice = harness_token(ALICE, "alice", 0);
+	bob = harness_token(BOB, "bob", 0);
+	return 0;
+}
+
+static int stop(void **state)
+{
+	(void)state;
+	harness_worker_release(&w, &conf, &bookings_service);
+	stub_stop();
+	return 0;
+}
+
+static int fresh(void **state)
+{
+	(void)state;
+	fake_store_reset();
+	return 0;
+}
+
+/* A booking of user on flight 1, seat, status; its id. */
+static int64_t seed(int64_t user, const char *seat, const char *status)
+{
+	struct booking b = {.user_id = user, .flight_id = 1, .total_cents = 12345};
+
+	snprintf(b.seat_number, sizeof(b.seat_number), "%s", seat);
+	snprintf(b.status, sizeof(b.status), "%s", status);
+	return fake_store_add(&b);
+}
+
+/* Member name of the i-th validation error of a 422. */
+static const char *invalid(int i, const char *name)
+{
+	struct json_object *list, *v;
+
+	assert_int_equal(res->status, 422);
+	assert_true(json_object_object_get_ex(res->json, "detail", &list));
+	assert_true(i < (int)json_object_array_length(list));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(list, i), name, &v));
+	return json_object_get_string(v);
+}
+
+/* ---- create ---- */
+
+static void create_holds_the_seat(void **state)
+{
+	(void)state;
+	int before = stub_count();
+	harness_call(&w, "POST", "/bookings", alice,
+	             "{\"flight_id\": 1, \"seat_number\": \"12b\"}");
+	assert_int_equal(res->status, 201);
+	assert_int_equal(harness_int(res, "user_id"), ALICE);
+	assert_int_equal(harness_int(res, "flight_id"), 1);
+	assert_string_equal(harness_str(res, "seat_number"), "12B");
+	assert_string_equal(harness_str(res, "status"), "pending");
+	assert_string_equal(harness_str(res, "total_amount"), "123.45");
+	assert_non_null(fake_store_find(harness_int(res, "id")));
+	/* the flight came from the flights pool, with the service credential */
+	assert_int_equal(stub_count(), before + 1);
+	assert_string_equal(stub_last_path(), "/internal/flights/1");
+	assert_string_equal(stub_last_header("X-Service-Key"), HARNESS_SVC_KEY);
+	/* what a notification will need was copied from the flight */
+	const struct fake_store_args *c = fake_store_args();
+	assert_string_equal(c->created.flight_number, "FO101");
+	assert_string_equal(c->created.origin, "JFK");
+	assert_string_equal(c->created.destination, "LAX");
+	assert_string_equal(c->created.departure_time, "2030-01-02T03:04:05Z");
+	assert_int_equal(c->created.total_cents, 12345);
+	assert_int_equal(strlen(c->created.lock_token), 32);
+	assert_int_equal(c->max_holds, 9);
+	assert_int_equal(c->hold_seconds, 600);
+}
+
+static void create_for_another_user(void **state)
+{
+	(void)state;
+	harness_call(&w, "POST", "/bookings", admin,
+	             "{\"flight_id\": 1, \"seat_number\": \"1A\", \"user_id\": 8}");
+	assert_int_equal(res->status, 201);
+	assert_int_equal(harness_int(res, "user_id"), BOB);
+	int calls = stub_count();
+	harness_call(&w, "POST", "/bookings", alice,
+	             "{\"flight_id\": 1, \"seat_number\": \"2A\", \"user_id\": 8}");
+	harness_expect_error(403, "Not enough permissions");
+	assert_int_equal(fake_store_calls(NULL), 1); /* only the admin's create */
+	assert_int_equal(stub_count(), calls);       /* refused before the flight was asked */
+}
+
+static void create_needs_a_token(void **state)
+{
+	(void)state;
+	harness_call(&w, "POST", "/bookings", NULL, "{\"flight_id\": 1, \"seat_number\": \"1A\"}");
+	harness_expect_error(401, "Not authenticated");
+	assert_string_equal(harness_res_header("WWW-Authenticate"), "Bearer");
+	assert_int_equal(fake_store_calls(NULL), 0);
+}
+
+static void create_rejects_bad_input(void **state)
+{
+	(void)state;
+	harness_call(&w, "POST", "/bookings", alice, "{}");
+	assert_string_equal(invalid(0, "msg"), "Field required");
+	assert_string_equal(invalid(1, "msg"), "Field required");
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 1");
+	assert_int_equal(res->status, 400);
+	assert_int_equal(fake_store_calls(NULL), 0);
+}
+
+static void create_rejects_a_seat_not_on_the_flight(void **state)
+{
+	const char *const seats[] = {"1G", "26A", "0A", "A1"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(seats) / sizeof(seats[0]); i++) {
+		char body[96];
+		snprintf(body, sizeof(body), "{\"flight_id\": 1, \"seat_number\": \"%s\"}",
+		         seats[i]);
+		harness_call(&w, "POST", "/bookings", alice, body);
+		assert_string_equal(invalid(0, "msg"), "Seat does not exist on this flight");
+		assert_string_equal(invalid(0, "type"), "value_error");
+	}
+	assert_int_equal(fake_store_calls(NULL), 0);
+}
+
+static void create_when_the_flight_is_missing_or_unknown(void **state)
+{
+	(void)state;
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 2, \"seat_number\": \"1A\"}");
+	harness_expect_error(404, "Flight not found");
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 3, \"seat_number\": \"1A\"}");
+	harness_expect_error(503, "Flight service unavailable");
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 5, \"seat_number\": \"1A\"}");
+	harness_expect_error(503,
+	                     "Flight service unavailable"); /* slower than SERVICE_TIMEOUT_MS */
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 6, \"seat_number\": \"1A\"}");
+	harness_expect_error(503, "Flight service unavailable"); /* not a flight */
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 4, \"seat_number\": \"1A\"}");
+	harness_expect_error(409, "Flight is not available for booking");
+	assert_int_equal(fake_store_calls(NULL), 0);
+}
+
+static void create_when_the_seat_is_taken(void **state)
+{
+	(void)state;
+	seed(BOB, "1A", "confirmed");
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 1, \"seat_number\": \"1a\"}");
+	harness_expect_error(409, "Seat is already locked or booked");
+	fake_store_fail_next(STORE_CONFLICT);
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 1, \"seat_number\": \"2A\"}");
+	harness_expect_error(409, "Seat is already locked or booked");
+}
+
+static void create_with_too_many_holds(void **state)
+{
+	char seat[8];
+
+	(void)state;
+	for (int i = 0; i < 9; i++) {
+		snprintf(seat, sizeof(seat), "%dB", i + 1);
+		seed(ALICE, seat, "pending");
+	}
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 1, \"seat_number\": \"1A\"}");
+	harness_expect_error(409,
+	                     "Too many active holds: pay for or cancel a pending booking first");
+	harness_call(&w, "POST", "/bookings", bob, "{\"flight_id\": 1, \"seat_number\": \"1A\"}");
+	assert_int_equal(res->status, 201);
+}
+
+static void create_when_the_database_is_down(void **state)
+{
+	(void)state;
+	fake_store_fail_next(STORE_ERROR);
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 1, \"seat_number\": \"1A\"}");
+	harness_expect_error(503, "Database unavailable");
+}
+
+/* ---- cancel ---- */
+
+static void cancel_own_booking(void **state)
+{
+	(void)state;
+	int64_t id = seed(ALICE, "1A", "confirmed");
+	harness_call(&w, "PUT", "/bookings/1/cancel", alice, NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(harness_int(res, "id"), id);
+	assert_string_equal(harness_str(res, "status"), "cancelled");
+	assert_non_null(harness_str(res, "cancelled_at"));
+	assert_int_equal(fake_store_args()->owner, ALICE);
+	assert_string_equal(fake_store_find(id)->status, "cancelled");
+}
+
+static void cancel_as_admin(void **state)
+{
+	(void)state;
+	seed(BOB, "1A", "pending");
+	harness_call(&w, "PUT", "/bookings/1/cancel", admin, NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(fake_store_args()->owner, 0);
+}
+
+static void cancel_what_is_not_yours_or_not_there(void **state)
+{
+	(void)state;
+	int64_t id = seed(BOB, "1A", "pending");
+	harness_call(&w, "PUT", "/bookings/1/cancel", alice, NULL);
+	harness_expect_error(404, "Booking not found");
+	assert_int_equal(fake_store_args()->owner, ALICE);
+	assert_string_equal(fake_store_find(id)->status, "pending");
+	harness_call(&w, "PUT", "/bookings/99/cancel", alice, NULL);
+	harness_expect_error(404, "Booking not found");
+	harness_call(&w, "PUT", "/bookings/x1/cancel", alice, NULL);
+	harness_expect_error(404, "Not Found");
+}
+
+static void cancel_twice(void **state)
+{
+	(void)state;
+	seed(ALICE, "1A", "pending");
+	seed(ALICE, "2A", "expired");
+	harness_call(&w, "PUT", "/bookings/1/cancel", alice, NULL);
+	assert_int_equal(res->status, 200);
+	harness_call(&w, "PUT", "/bookings/1/cancel", alice, NULL);
+	harness_expect_error(409, "Booking is already cancelled");
+	harness_call(&w, "PUT", "/bookings/2/cancel", alice, NULL);
+	harness_expect_error(409, "Booking is already expired");
+}
+
+static void cancel_when_the_database_is_down(void **state)
+{
+	(void)state;
+	seed(ALICE, "1A", "pending");
+	fake_store_fail_next(STORE_ERROR);
+	harness_call(&w, "PUT", "/bookings/1/cancel", alice, NULL);
+	harness_expect_error(503, "Database unavailable");
+	assert_string_equal(fake_store_find(1)->status, "pending");
+}
+
+/* ---- reads ---- */
+
+static void get_own_booking(void **state)
+{
+	(void)state;
+	seed(ALICE, "1A", "pending");
+	harness_call(&w, "GET", "/bookings/1", alice, NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(harness_int(res, "user_id"), ALICE);
+	assert_string_equal(harness_str(res, "seat_number"), "1A");
+	assert_string_equal(harness_str(res, "reference"), "BK0001");
+	assert_string_equal(harness_str(res, "hold_expires_at"), "2030-01-01T00:10:00Z");
+	assert_int_equal(fake_store_args()->owner, ALICE);
+	harness_call(&w, "GET", "/bookings/1/status", alice, NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(harness_int(res, "booking_id"), 1);
+	assert_string_equal(harness_str(res, "status"), "pending");
+}
+
+static void get_someone_elses_booking(void **state)
+{
+	(void)state;
+	seed(BOB, "1A", "pending");
+	harness_call(&w, "GET", "/bookings/1", alice, NULL);
+	harness_expect_error(404, "Booking not found");
+	assert_int_equal(fake_store_args()->owner, ALICE);
+	harness_call(&w, "GET", "/bookings/1/status", alice, NULL);
+	harness_expect_error(404, "Booking not found");
+	harness_call(&w, "GET", "/bookings/1", admin, NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(fake_store_args()->owner, 0);
+	fake_store_fail_next(STORE_ERROR);
+	harness_call(&w, "GET", "/bookings/1", bob, NULL);
+	harness_expect_error(503, "Database unavailable");
+}
+
+static void list_own_bookings(void **state)
+{
+	(void)state;
+	seed(ALICE, "1A", "pending");
+	seed(BOB, "2A", "pending");
+	seed(ALICE, "3A", "confirmed");
+	seed(ALICE, "4A", "cancelled");
+	harness_call(&w, "GET", "/bookings?limit=2", alice, NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(json_object_array_length(res->json), 2);
+	assert_string_equal(harness_res_header("X-Total-Count"), "3");
+	int64_t first = json_object_get_int64(harness_item(0, "id"));
+	assert_int_equal(first, 4); /* newest first */
+	const struct fake_store_args *c = fake_store_args();
+	assert_int_equal(c->filter.user_id, ALICE); /* the owner rule */
+	assert_int_equal(c->filter.limit, 2);
+	assert_null(c->filter.status);
+	harness_call(&w, "GET", "/bookings?status=confirmed&flight_id=1&offset=0", alice, NULL);
+	assert_int_equal(res->status, 200);
+	assert_string_equal(harness_res_header("X-Total-Count"), "1");
+	assert_string_equal(c->filter.status, "confirmed");
+	assert_int_equal(c->filter.flight_id, 1);
+	harness_call(&w, "GET", "/bookings", admin, NULL);
+	assert_string_equal(harness_res_header("X-Total-Count"), "4");
+	assert_int_equal(c->filter.user_id, 0);
+}
+
+static void list_rejects_bad_filters(void **state)
+{
+	(void)state;
+	harness_call(&w, "GET", "/bookings?status=bogus", alice, NULL);
+	assert_string_equal(invalid(0, "msg"),
+	                    "Input should be 'pending', 'confirmed', 'expired' or 'cancelled'");
+	assert_string_equal(invalid(0, "type"), "enum");
+	harness_call(&w, "GET", "/bookings?flight_id=x&limit=0", alice, NULL);
+	assert_string_equal(invalid(0, "msg"), "Input should be a valid integer");
+	assert_string_equal(invalid(1, "type"), "greater_than_equal");
+	harness_call(&w, "GET", "/bookings?user_id=8", alice, NULL);
+	harness_expect_error(403, "Not enough permissions");
+	assert_int_equal(fake_store_calls(NULL), 0);
+	fake_store_fail_next(STORE_ERROR);
+	harness_call(&w, "GET", "/bookings", alice, NULL);
+	harness_expect_error(503, "Database unavailable");
+}
+
+static void seat_map_and_occupancy(void **state)
+{
+	(void)state;
+	seed(ALICE, "1A", "pending");
+	seed(BOB, "1B", "confirmed");
+	seed(BOB, "1C", "cancelled");
+	harness_call(&w, "GET", "/flights/1/seats", NULL, NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(json_object_array_length(res->json), 150);
+	const char *expect[] = {"held", "booked", "available"};
+	for (int i = 0; i < 3; i++) {
+		assert_string_equal(json_object_get_string(harness_item((size_t)i, "status")),
+		                    expect[i]);
+	}
+	harness_call_service(&w, "GET", "/internal/occupancy?flight_ids=1,2", NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(harness_int(res, "1"), 2);
+	assert_int_equal(harness_int(res, "2"), 0);
+	harness_call_service(&w, "GET", "/internal/occupancy?flight_ids=1,,2", NULL);
+	assert_string_equal(invalid(0, "msg"),
+	                    "flight_ids must be 1 to 200 comma-separated flight ids");
+	fake_store_fail_next(STORE_ERROR);
+	harness_call_service(&w, "GET", "/internal/occupancy?flight_ids=1", NULL);
+	harness_expect_error(503, "Database unavailable");
+}
+
+/* ---- internal: confirmation ---- */
+
+static void confirm_needs_the_service_key(void **state)
+{
+	(void)state;
+	seed(ALICE, "1A", "pending");
+	harness_call(&w, "POST", "/internal/bookings/1/confirm", NULL, "{\"payment_id\": 5}");
+	harness_expect_error(401, "Not authenticated");
+	harness_call(&w, "POST", "/internal/bookings/1/confirm", alice, "{\"payment_id\": 5}");
+	harness_expect_error(403, "Not enough permissions");
+	assert_int_equal(fake_store_calls(NULL), 0);
+	assert_string_equal(fake_store_find(1)->status, "pending");
+}
+
+static void confirm_a_pending_booking(void **state)
+{
+	(void)state;
+	seed(ALICE, "1A", "pending");
+	harness_call_service(&w, "POST", "/internal/bookings/1/confirm", "{\"payment_id\": 5}");
+	assert_int_equal(res->status, 200);
+	assert_string_equal(harness_str(res, "status"), "confirmed");
+	assert_int_equal(harness_int(res, "payment_id"), 5);
+	harness_call_service(&w, "POST", "/internal/bookings/1/confirm", "{\"payment_id\": 5}");
+	assert_int_equal(res->status, 200); /* the same payment again */
+	harness_call_service(&w, "GET", "/internal/bookings/1", NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(fake_store_args()->owner, 0);
+}
+
+static void confirm_conflicts_and_misses(void **state)
+{
+	(void)state;
+	seed(ALICE, "1A", "cancelled");
+	seed(ALICE, "2A", "confirmed");
+	harness_call_service(&w, "POST", "/internal/bookings/1/confirm", "{\"payment_id\": 5}");
+	harness_expect_error(409, "Booking is cancelled");
+	harness_call_service(&w, "POST", "/internal/bookings/2/confirm", "{\"payment_id\": 6}");
+	harness_expect_error(409, "Booking is confirmed"); /* by another payment */
+	harness_call_service(&w, "POST", "/internal/bookings/99/confirm", "{\"payment_id\": 5}");
+	harness_expect_error(404, "Booking not found");
+	harness_call_service(&w, "POST", "/internal/bookings/1/confirm", "{}");
+	assert_string_equal(invalid(0, "msg"), "Field required");
+	fake_store_fail_next(STORE_ERROR);
+	harness_call_service(&w, "POST", "/internal/bookings/1/confirm", "{\"payment_id\": 5}");
+	harness_expect_error(503, "Database unavailable");
+}
+
+#define TEST(f) cmocka_unit_test_setup_teardown(f, fresh, harness_done)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        TEST(create_holds_the_seat),
+	        TEST(create_for_another_user),
+	        TEST(create_needs_a_token),
+	        TEST(create_rejects_bad_input),
+	        TEST(create_rejects_a_seat_not_on_the_flight),
+	        TEST(create_when_the_flight_is_missing_or_unknown),
+	        TEST(create_when_the_seat_is_taken),
+	        TEST(create_with_too_many_holds),
+	        TEST(create_when_the_database_is_down),
+	        TEST(cancel_own_booking),
+	        TEST(cancel_as_admin),
+	        TEST(cancel_what_is_not_yours_or_not_there),
+	        TEST(cancel_twice),
+	        TEST(cancel_when_the_database_is_down),
+	        TEST(get_own_booking),
+	        TEST(get_someone_elses_booking),
+	        TEST(list_own_bookings),
+	        TEST(list_rejects_bad_filters),
+	        TEST(seat_map_and_occupancy),
+	        TEST(confirm_needs_the_service_key),
+	        TEST(confirm_a_pending_booking),
+	        TEST(confirm_conflicts_and_misses),
+	};
+	return cmocka_run_group_tests(tests, start, stop);
+}
