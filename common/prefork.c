@@ -454,6 +454,13 @@ static void master_signals(sigset_t *waitmask)
 	sigdelset(waitmask, SIGCHLD);
 }
 
+/* Give PostgreSQL up to DB_WAIT_TRIES seconds to answer. */
+static void wait_db(void)
+{
+	for (int i = 0; i < DB_WAIT_TRIES && db_ping(worker.db) < 0; i++)
+		sleep(1);
+}
+
 /* Migrations and the service's start hook, retrying while PostgreSQL
  * comes up (a stack starting all at once). */
 static int prepare(const struct service *svc)
@@ -461,8 +468,7 @@ static int prepare(const struct service *svc)
 	int rc = -1;
 
 	connect_stores();
-	for (int i = 0; i < DB_WAIT_TRIES && db_ping(worker.db) < 0; i++)
-		sleep(1);
+	wait_db();
 	if (db_migrate_all(worker.db, worker.conf->migrations_dir, svc->schemas) >= 0 &&
 	    (svc->start == NULL || svc->start(&worker) == 0))
 		rc = 0;
@@ -495,17 +501,37 @@ static int describe(const struct service *svc)
 	return 0;
 }
 
+/* --migrate: apply the database's migrations and exit, so a one-shot
+ * deployment step needs no serving pool. 0, or 1 with a message. */
+static int migrate(const struct service *svc)
+{
+	int rc = 0;
+
+	worker.db = db_new(worker.conf->database_url, worker.conf->db_timeout_ms);
+	wait_db();
+	if (db_migrate_all(worker.db, worker.conf->migrations_dir, svc->schemas) < 0) {
+		fprintf(stderr, "flightops-%s: the migrations of %s failed\n", svc->name,
+		        worker.conf->migrations_dir);
+		rc = 1;
+	}
+	db_free(worker.db);
+	worker.db = NULL;
+	return rc;
+}
+
 int prefork_main(const struct service *svc, int argc, char **argv)
 {
 	static struct conf conf;
 	struct buf errors;
 	sigset_t waitmask;
 	int check_only = argc > 1 && strcmp(argv[1], "--check") == 0;
+	int migrate_only = argc > 1 && strcmp(argv[1], "--migrate") == 0;
 
 	if (argc > 1 && strcmp(argv[1], "--settings") == 0)
 		return describe(svc);
-	if (argc > 1 && !check_only) {
-		fprintf(stderr, "usage: flightops-%s [--settings | --check]\n", svc->name);
+	if (argc > 1 && !check_only && !migrate_only) {
+		fprintf(stderr, "usage: flightops-%s [--settings | --check | --migrate]\n",
+		        svc->name);
 		return 2;
 	}
 	log_init(svc->name, LOG_LVL_INFO);
@@ -525,6 +551,8 @@ int prefork_main(const struct service *svc, int argc, char **argv)
 	worker.conf = &conf;
 	worker.svc = svc;
 	worker.settings = svc->settings_data;
+	if (migrate_only)
+		return migrate(svc);
 	struct kv_url ku;
 	if (kv_parse_url(conf.redis_url, &ku) < 0) {
 		fprintf(stderr,

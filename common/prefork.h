@@ -9,7 +9,10 @@
 
 struct service;
 
-/* Run the pool; returns the process exit status. */
+/* Run the pool; returns the process exit status. argv[1] may be
+ * --settings (print what the pool reads, exit 0), --check (validate the
+ * settings: 0, or 2 listing every problem) or --migrate (apply the
+ * migrations and exit: 0, 1 when they fail, 2 for bad settings). */
 int prefork_main(const struct service *svc, int argc, char **argv);
 
 /* Parse a LISTEN value: "unix:/abs/path" sets *path; "host:port" (host
