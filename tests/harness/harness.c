@@ -276,6 +276,30 @@ const char *harness_token(int64_t uid, const char *sub, int admin)
 	return tokens[ntokens++];
 }
 
+FILE *harness_log_quiet(enum log_level min)
+{
+	FILE *f = tmpfile();
+
+	assert_non_null(f);
+	log_init("unit", min);
+	log_set_stream(f);
+	return f;
+}
+
+int harness_quiet(void **state)
+{
+	(void)state;
+	harness_log_quiet(LOG_LVL_DEBUG);
+	return 0;
+}
+
+void harness_rule(const char *name, int (*rule)(const char *), int want, const char *const *list)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (rule(list[i]) != want)
+			fail_msg("%s('%s') is %d, want %d", name, list[i], rule(list[i]), want);
+}
+
 char *harness_pg_url(const char *file)
 {
 	char line[1024];
@@ -293,6 +317,29 @@ char *harness_pg_url(const char *file)
 	char *url = strdup(line);
 	assert_non_null(url);
 	return url;
+}
+
+struct db *harness_pg_connect(const char *file, int timeout_ms, const char *dir)
+{
+	char *url = harness_pg_url(file);
+	struct db *db = db_new(url, timeout_ms);
+
+	free(url);
+	assert_non_null(db);
+	if (dir != NULL && db_migrate(db, dir) < 0)
+		fail_msg("the migrations of '%s' do not apply", dir);
+	return db;
+}
+
+int64_t harness_pg_count(struct db *db, const char *sql)
+{
+	PGresult *res = db_exec(db, sql, 0, NULL);
+
+	if (res == NULL)
+		fail_msg("'%s' failed", sql);
+	int64_t n = db_int(res, 0, 0);
+	PQclear(res);
+	return n;
 }
 
 struct harness_response harness_res;

@@ -8,10 +8,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "conf.h"
+#include "log.h"
 #include "worker.h"
 
+struct db;
 struct json_object;
 
 #define HARNESS_SECRET  "0123456789abcdef0123456789abcdefS"
@@ -90,10 +93,35 @@ struct json_object *harness_item(size_t i, const char *name);
 /* A cmocka teardown (state unused): free harness_res; returns 0. */
 int harness_done(void **state);
 
+/* ---- quiet logs --------------------------------------------------------
+ * log_init("unit", min) with the lines going to a temporary file (not the
+ * test's output); returns that file (the test may read it back; it stays
+ * open until the process ends). Fails the test when there is none. */
+FILE *harness_log_quiet(enum log_level min);
+/* A cmocka group setup (state unused): harness_log_quiet(LOG_LVL_DEBUG),
+ * for tests that only want their logs out of the way; returns 0. */
+int harness_quiet(void **state);
+
+/* ---- input rules -------------------------------------------------------
+ * A rule is a predicate on one string (conf_check_address...). Fails the
+ * test, naming the rule and the string, unless rule gives exactly want
+ * (1: true, 0: false) for every string of the NULL-terminated list. */
+void harness_rule(const char *name, int (*rule)(const char *), int want, const char *const *list);
+/* harness_rule(rule's name, rule, want, {the strings after want}). */
+#define HARNESS_RULE(rule, want, ...)                                                              \
+	harness_rule(#rule, rule, want, (const char *const[]){__VA_ARGS__, NULL})
+
 /* The URL of the throwaway PostgreSQL that tests/unit/pg.sh started, read
  * from the file it wrote (malloc'd, to free). Fails the test when the
  * file is missing: such tests run under ctest, which starts the server
  * first (fixture unit_pg). */
 char *harness_pg_url(const char *file);
+/* A new handle (to db_free) on that PostgreSQL, with timeout_ms, after
+ * the migrations under dir (an absolute path; NULL: none) are applied.
+ * Fails the test when they do not apply. */
+struct db *harness_pg_connect(const char *file, int timeout_ms, const char *dir);
+/* The int64 in the first column of the first row of sql on db (a
+ * "SELECT count(*) ..."). Fails the test when the query fails. */
+int64_t harness_pg_count(struct db *db, const char *sql);
 
 #endif

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "db.h"
-#include "log.h"
+#include "harness.h"
 
 #define DEAD_URL "postgresql://x:sekritpw@127.0.0.1:1/db"
 
@@ -22,10 +22,7 @@ static FILE *log_file;
 static int setup(void **state)
 {
 	(void)state;
-	log_init("unit", LOG_LVL_DEBUG);
-	log_file = tmpfile();
-	assert_non_null(log_file);
-	log_set_stream(log_file);
+	log_file = harness_log_quiet(LOG_LVL_DEBUG);
 	return 0;
 }
 

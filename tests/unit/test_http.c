@@ -13,8 +13,8 @@
 #include <time.h>
 
 #include "buf.h"
+#include "harness.h"
 #include "http.h"
-#include "log.h"
 #include "stub.h"
 
 #define KEY "fedcba9876543210fedcba9876543210K"
@@ -30,10 +30,7 @@ static char base[64];
 static int setup(void **state)
 {
 	(void)state;
-	log_init("unit", LOG_LVL_ERROR);
-	FILE *f = tmpfile();
-	assert_non_null(f);
-	log_set_stream(f);
+	harness_log_quiet(LOG_LVL_ERROR);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", stub_start(routes));
 	return 0;
 }
@@ -45,11 +42,14 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* base + path into url. */
-static const char *at(char *url, size_t len, const char *path)
+/* http_call of method on the stub's path. */
+static int call(const char *method, const char *path, const char *key, const char *request_id,
+                const char *json, int timeout_ms, struct http_response *resp)
 {
-	snprintf(url, len, "%s%s", base, path);
-	return url;
+	char url[128];
+
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	return http_call(method, url, key, request_id, json, timeout_ms, resp);
 }
 
 static long elapsed_ms(const struct timespec *since)
@@ -64,10 +64,8 @@ static void test_ok_with_body(void **state)
 {
 	(void)state;
 	struct http_response resp;
-	char url[128];
 
-	assert_int_equal(
-	        http_call("GET", at(url, sizeof(url), "/ok"), KEY, "rid-1", NULL, 1000, &resp), 0);
+	assert_int_equal(call("GET", "/ok", KEY, "rid-1", NULL, 1000, &resp), 0);
 	assert_int_equal(resp.status, 200);
 	assert_string_equal(buf_str(&resp.body), "{\"a\": 1}");
 	assert_string_equal(stub_last_path(), "/ok");
@@ -79,16 +77,13 @@ static void test_5xx_is_an_answer(void **state)
 {
 	(void)state;
 	struct http_response resp;
-	char url[128];
 
-	assert_int_equal(
-	        http_call("GET", at(url, sizeof(url), "/down"), KEY, NULL, NULL, 1000, &resp), 0);
+	assert_int_equal(call("GET", "/down", KEY, NULL, NULL, 1000, &resp), 0);
 	assert_int_equal(resp.status, 503);
 	assert_string_equal(buf_str(&resp.body), "{\"detail\": \"down\"}");
 	http_response_release(&resp);
 	/* so is a 404 (no such route on the stub) */
-	assert_int_equal(
-	        http_call("GET", at(url, sizeof(url), "/nope"), KEY, NULL, NULL, 1000, &resp), 0);
+	assert_int_equal(call("GET", "/nope", KEY, NULL, NULL, 1000, &resp), 0);
 	assert_int_equal(resp.status, 404);
 	http_response_release(&resp);
 }
@@ -97,12 +92,9 @@ static void test_headers_sent(void **state)
 {
 	(void)state;
 	struct http_response resp;
-	char url[128];
 	const char *json = "{\"booking_id\": 7}";
 
-	assert_int_equal(http_call("POST", at(url, sizeof(url), "/echo?x=1"), KEY, "req-42", json,
-	                           1000, &resp),
-	                 0);
+	assert_int_equal(call("POST", "/echo?x=1", KEY, "req-42", json, 1000, &resp), 0);
 	assert_int_equal(resp.status, 201);
 	assert_string_equal(stub_last_path(), "/echo?x=1");
 	assert_string_equal(stub_last_body(), json);
@@ -118,19 +110,15 @@ static void test_headers_absent(void **state)
 {
 	(void)state;
 	struct http_response resp;
-	char url[128];
 
-	assert_int_equal(
-	        http_call("DELETE", at(url, sizeof(url), "/items/3"), NULL, "", NULL, 1000, &resp),
-	        0);
+	assert_int_equal(call("DELETE", "/items/3", NULL, "", NULL, 1000, &resp), 0);
 	assert_int_equal(resp.status, 204); /* the method reached the stub */
 	assert_string_equal(buf_str(&resp.body), "");
 	assert_string_equal(stub_last_header("X-Service-Key"), "");
 	assert_string_equal(stub_last_header("X-Request-ID"), "");
 	assert_string_equal(stub_last_header("Content-Type"), "");
 	http_response_release(&resp);
-	assert_int_equal(
-	        http_call("GET", at(url, sizeof(url), "/ok"), NULL, NULL, NULL, 1000, &resp), 0);
+	assert_int_equal(call("GET", "/ok", NULL, NULL, NULL, 1000, &resp), 0);
 	assert_string_equal(stub_last_header("X-Request-ID"), "");
 	http_response_release(&resp);
 }
@@ -140,19 +128,16 @@ static void test_no_answer_in_time(void **state)
 	(void)state;
 	struct http_response resp;
 	struct timespec t0;
-	char url[128];
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(
-	        http_call("GET", at(url, sizeof(url), "/slow"), KEY, NULL, NULL, 150, &resp), -1);
+	assert_int_equal(call("GET", "/slow", KEY, NULL, NULL, 150, &resp), -1);
 	long ms = elapsed_ms(&t0);
 	if (ms < 100 || ms > 800)
 		fail_msg("a 150 ms timeout took %ld ms", ms);
 	assert_int_equal(resp.status, 0);
 	http_response_release(&resp);
 	/* the handle is fine afterwards */
-	assert_int_equal(
-	        http_call("GET", at(url, sizeof(url), "/ok"), KEY, NULL, NULL, 2000, &resp), 0);
+	assert_int_equal(call("GET", "/ok", KEY, NULL, NULL, 2000, &resp), 0);
 	assert_int_equal(resp.status, 200);
 	http_response_release(&resp);
 }

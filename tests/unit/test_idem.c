@@ -28,7 +28,6 @@
 #include "worker.h"
 
 static const char *url_file;
-static char *url;
 static struct worker w;
 
 static int runs;                /* handler calls */
@@ -48,13 +47,8 @@ static void h_create(struct req *r)
 static int setup_group(void **state)
 {
 	(void)state;
-	log_init("unit", LOG_LVL_ERROR);
-	FILE *f = tmpfile();
-	assert_non_null(f);
-	log_set_stream(f);
-	url = harness_pg_url(url_file);
-	w.db = db_new(url, 3000);
-	assert_true(db_migrate(w.db, FO_SOURCE_DIR "/sql/shared/idempotency") >= 0);
+	harness_log_quiet(LOG_LVL_ERROR);
+	w.db = harness_pg_connect(url_file, 3000, FO_SOURCE_DIR "/sql/shared/idempotency");
 	return 0;
 }
 
@@ -62,7 +56,6 @@ static int teardown_group(void **state)
 {
 	(void)state;
 	db_free(w.db);
-	free(url);
 	return 0;
 }
 
@@ -101,11 +94,7 @@ static int replayed(const struct req *r)
 
 static int64_t count_keys(void)
 {
-	PGresult *res = db_exec(w.db, "SELECT count(*) FROM idempotency_keys", 0, NULL);
-	assert_non_null(res);
-	int64_t n = db_int(res, 0, 0);
-	PQclear(res);
-	return n;
+	return harness_pg_count(w.db, "SELECT count(*) FROM idempotency_keys");
 }
 
 /* A claim as a request still running (or one that died) leaves it. */
@@ -389,7 +378,7 @@ struct race_result {
  * to fd. Never returns. */
 static void race_child(int fd)
 {
-	struct worker cw = {.db = db_new(url, 5000)};
+	struct worker cw = {.db = harness_pg_connect(url_file, 5000, NULL)};
 	struct race_result out;
 	struct req r;
 
@@ -434,7 +423,7 @@ static void wait_for_lock_waiters(int n)
 static void test_concurrent_claims_run_once(void **state)
 {
 	(void)state;
-	struct db *holder = db_new(url, 5000);
+	struct db *holder = harness_pg_connect(url_file, 5000, NULL);
 	struct race_result res[2];
 	int fds[2][2];
 	pid_t kids[2];
@@ -474,22 +463,24 @@ static void test_concurrent_claims_run_once(void **state)
 	assert_int_equal(count_keys(), 1);
 }
 
+#define TEST(f) cmocka_unit_test_setup(f, setup)
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test_setup(test_no_key_runs, setup),
-	        cmocka_unit_test_setup(test_first_run_kept, setup),
-	        cmocka_unit_test_setup(test_replay, setup),
-	        cmocka_unit_test_setup(test_other_request_422, setup),
-	        cmocka_unit_test_setup(test_in_flight_409, setup),
-	        cmocka_unit_test_setup(test_stale_claim_taken_over, setup),
-	        cmocka_unit_test_setup(test_aged_out_key_reused, setup),
-	        cmocka_unit_test_setup(test_5xx_not_kept, setup),
-	        cmocka_unit_test_setup(test_invalid_key, setup),
-	        cmocka_unit_test_setup(test_prune, setup),
-	        cmocka_unit_test_setup(test_database_down, setup),
-	        cmocka_unit_test_setup(test_hash, setup),
-	        cmocka_unit_test_setup(test_concurrent_claims_run_once, setup),
+	        TEST(test_no_key_runs),
+	        TEST(test_first_run_kept),
+	        TEST(test_replay),
+	        TEST(test_other_request_422),
+	        TEST(test_in_flight_409),
+	        TEST(test_stale_claim_taken_over),
+	        TEST(test_aged_out_key_reused),
+	        TEST(test_5xx_not_kept),
+	        TEST(test_invalid_key),
+	        TEST(test_prune),
+	        TEST(test_database_down),
+	        TEST(test_hash),
+	        TEST(test_concurrent_claims_run_once),
 	};
 	url_file = argc > 1 ? argv[1] : NULL;
 	return cmocka_run_group_tests(tests, setup_group, teardown_group);

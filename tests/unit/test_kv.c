@@ -9,18 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "harness.h"
 #include "kv.h"
-#include "log.h"
-
-static int setup(void **state)
-{
-	(void)state;
-	log_init("unit", LOG_LVL_DEBUG);
-	FILE *f = tmpfile();
-	assert_non_null(f);
-	log_set_stream(f);
-	return 0;
-}
 
 static void parse_ok(const char *url, const char *host, int port, const char *pw, int db)
 {
@@ -115,5 +105,5 @@ int main(void)
 	        cmocka_unit_test(test_new_bad_url),
 	        cmocka_unit_test(test_unreachable),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, harness_quiet, NULL);
 }

@@ -24,8 +24,10 @@ struct capture {
 	struct json_object *line[MAX_LINES];
 };
 
-static void capture_begin(struct capture *c)
+/* Log as "unitsvc" from level min on, into c. */
+static void capture_begin(struct capture *c, enum log_level min)
 {
+	log_init("unitsvc", min);
 	memset(c, 0, sizeof(*c));
 	c->f = tmpfile();
 	assert_non_null(c->f);
@@ -96,12 +98,23 @@ static void check_common_keys(struct json_object *o, const char *svc)
 	(void)get_str(o, "msg");
 }
 
+/* capture_begin, one line of each level ("d", "i", "w" and "e"), then
+ * capture_end. */
+static void capture_each_level(struct capture *c, enum log_level min)
+{
+	capture_begin(c, min);
+	log_debug("d");
+	log_info("i");
+	log_warn("w");
+	log_error("e");
+	capture_end(c);
+}
+
 static void test_line_shape(void **state)
 {
 	(void)state;
 	struct capture c;
-	log_init("unitsvc", LOG_LVL_DEBUG);
-	capture_begin(&c);
+	capture_begin(&c, LOG_LVL_DEBUG);
 	log_info("user created", "user_id", "17", "route", "/register");
 	capture_end(&c);
 	assert_int_equal(c.nlines, 1);
@@ -116,8 +129,7 @@ static void test_no_fields(void **state)
 {
 	(void)state;
 	struct capture c;
-	log_init("unitsvc", LOG_LVL_DEBUG);
-	capture_begin(&c);
+	capture_begin(&c, LOG_LVL_DEBUG);
 	log_error("plain");
 	capture_end(&c);
 	assert_int_equal(c.nlines, 1);
@@ -131,8 +143,7 @@ static void test_escaping(void **state)
 	(void)state;
 	struct capture c;
 	const char *nasty = "a \"quoted\" value\nsecond line\\ \r\t\x01 caf\xc3\xa9";
-	log_init("unitsvc", LOG_LVL_DEBUG);
-	capture_begin(&c);
+	capture_begin(&c, LOG_LVL_DEBUG);
 	log_warn("bad \"input\"\nhere", "value", nasty, "k\"ey", "v");
 	capture_end(&c);
 	/* exactly one physical line despite the newlines in the values */
@@ -153,8 +164,7 @@ static void test_long_value_stays_json(void **state)
 	for (size_t i = 0; i < n; i++)
 		big[i] = (i % 100 == 0) ? '"' : 'x';
 	big[n] = '\0';
-	log_init("unitsvc", LOG_LVL_DEBUG);
-	capture_begin(&c);
+	capture_begin(&c, LOG_LVL_DEBUG);
 	log_info("long", "big", big);
 	log_info("after");
 	capture_end(&c);
@@ -169,8 +179,7 @@ static void test_request_id(void **state)
 {
 	(void)state;
 	struct capture c;
-	log_init("unitsvc", LOG_LVL_DEBUG);
-	capture_begin(&c);
+	capture_begin(&c, LOG_LVL_DEBUG);
 	log_set_request_id("req-abc-123");
 	log_info("one");
 	log_set_request_id(NULL);
@@ -189,8 +198,7 @@ static void test_request_id_escaped(void **state)
 {
 	(void)state;
 	struct capture c;
-	log_init("unitsvc", LOG_LVL_DEBUG);
-	capture_begin(&c);
+	capture_begin(&c, LOG_LVL_DEBUG);
 	log_set_request_id("evil\"\n}");
 	log_info("x");
 	log_set_request_id(NULL);
@@ -204,20 +212,13 @@ static void test_level_filter(void **state)
 {
 	(void)state;
 	struct capture c;
-	log_init("unitsvc", LOG_LVL_WARN);
-	capture_begin(&c);
-	log_debug("d");
-	log_info("i");
-	log_warn("w");
-	log_error("e");
-	capture_end(&c);
+	capture_each_level(&c, LOG_LVL_WARN);
 	assert_int_equal(c.nlines, 2);
 	assert_string_equal(get_str(c.line[0], "msg"), "w");
 	assert_string_equal(get_str(c.line[1], "msg"), "e");
 	capture_free(&c);
 
-	log_init("unitsvc", LOG_LVL_ERROR);
-	capture_begin(&c);
+	capture_begin(&c, LOG_LVL_ERROR);
 	log_warn("w");
 	log_error("e");
 	capture_end(&c);
@@ -230,13 +231,7 @@ static void test_levels_distinct(void **state)
 {
 	(void)state;
 	struct capture c;
-	log_init("unitsvc", LOG_LVL_DEBUG);
-	capture_begin(&c);
-	log_debug("d");
-	log_info("i");
-	log_warn("w");
-	log_error("e");
-	capture_end(&c);
+	capture_each_level(&c, LOG_LVL_DEBUG);
 	assert_int_equal(c.nlines, 4);
 	for (int i = 0; i < 4; i++)
 		for (int j = i + 1; j < 4; j++)

@@ -62,11 +62,33 @@ static int has_plain(const char *text, const char *name, const char *value)
 	return has_line(text, a) || has_line(text, b);
 }
 
+/* A new table of at most max series (metrics_free it). */
+static struct metrics *new_table(size_t max)
+{
+	struct metrics *m = metrics_new(max);
+
+	assert_non_null(m);
+	return m;
+}
+
+/* The text of m into out (to release); returns it. */
+static const char *render(struct metrics *m, struct buf *out)
+{
+	buf_init(out);
+	metrics_render(m, out);
+	return buf_str(out);
+}
+
+static void release(struct metrics *m, struct buf *out)
+{
+	buf_release(out);
+	metrics_free(m);
+}
+
 static void test_inc_get(void **state)
 {
 	(void)state;
-	struct metrics *m = metrics_new(64);
-	assert_non_null(m);
+	struct metrics *m = new_table(64);
 	assert_int_equal(metrics_get(m, "bookings_total", "status=\"confirmed\""), 0);
 	metrics_inc(m, "bookings_total", "status=\"confirmed\"");
 	metrics_inc(m, "bookings_total", "status=\"confirmed\"");
@@ -83,8 +105,7 @@ static void test_inc_get(void **state)
 static void test_survives_fork(void **state)
 {
 	(void)state;
-	struct metrics *m = metrics_new(64);
-	assert_non_null(m);
+	struct metrics *m = new_table(64);
 	metrics_inc(m, "shared_total", "");
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -102,19 +123,15 @@ static void test_survives_fork(void **state)
 	                             "method=\"POST\",route=\"/child\",status=\"201\""),
 	                 1);
 	struct buf out;
-	buf_init(&out);
-	metrics_render(m, &out);
-	assert_true(has_plain(buf_str(&out), "shared_total", "1001"));
-	buf_release(&out);
-	metrics_free(m);
+	assert_true(has_plain(render(m, &out), "shared_total", "1001"));
+	release(m, &out);
 }
 
 static void test_concurrent_children(void **state)
 {
 	(void)state;
 	enum { KIDS = 4, N = 20000 };
-	struct metrics *m = metrics_new(64);
-	assert_non_null(m);
+	struct metrics *m = new_table(64);
 	/* create the series first: only the increments race */
 	metrics_inc(m, "race_total", "");
 	metrics_http(m, "GET", "/x", 200, 0.001);
@@ -139,16 +156,13 @@ static void test_concurrent_children(void **state)
 static void test_render_counter(void **state)
 {
 	(void)state;
-	struct metrics *m = metrics_new(64);
-	assert_non_null(m);
+	struct metrics *m = new_table(64);
 	for (int i = 0; i < 3; i++)
 		metrics_http(m, "GET", "/x", 200, 0.002);
 	metrics_http(m, "GET", "/x", 404, 0.002);
 	metrics_inc(m, "bookings_total", "status=\"confirmed\"");
 	struct buf out;
-	buf_init(&out);
-	metrics_render(m, &out);
-	const char *t = buf_str(&out);
+	const char *t = render(m, &out);
 	assert_true(has_line(t, "# TYPE http_requests_total counter"));
 	assert_true(has_line(t, "http_requests_total{" GET_X "} 3"));
 	assert_true(
@@ -161,8 +175,7 @@ static void test_render_counter(void **state)
 	assert_null(strstr(first + 1, "# TYPE http_requests_total "));
 	/* the text ends with a newline */
 	assert_int_equal(t[strlen(t) - 1], '\n');
-	buf_release(&out);
-	metrics_free(m);
+	release(m, &out);
 }
 
 struct bucket {
@@ -200,8 +213,7 @@ static int collect_buckets(const char *t, struct bucket *b, int max)
 static void test_render_histogram(void **state)
 {
 	(void)state;
-	struct metrics *m = metrics_new(64);
-	assert_non_null(m);
+	struct metrics *m = new_table(64);
 	double d[] = {0.0004, 0.003, 0.02, 0.2, 1.5, 30.0};
 	double sum = 0;
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
@@ -209,9 +221,7 @@ static void test_render_histogram(void **state)
 		sum += d[i];
 	}
 	struct buf out;
-	buf_init(&out);
-	metrics_render(m, &out);
-	const char *t = buf_str(&out);
+	const char *t = render(m, &out);
 	assert_true(has_line(t, "# TYPE http_request_duration_seconds histogram"));
 	struct bucket b[64];
 	int n = collect_buckets(t, b, 64);
@@ -238,15 +248,13 @@ static void test_render_histogram(void **state)
 	assert_non_null(c);
 	assert_non_null(strstr(c, "method=\"GET\""));
 	assert_true(strstr(c, "le=") == NULL || strstr(c, "le=") > strchr(c, '\n'));
-	buf_release(&out);
-	metrics_free(m);
+	release(m, &out);
 }
 
 static void test_full_table(void **state)
 {
 	(void)state;
-	struct metrics *m = metrics_new(8);
-	assert_non_null(m);
+	struct metrics *m = new_table(8);
 	metrics_inc(m, "kept_total", "");
 	char labels[64];
 	char route[64];
@@ -260,21 +268,17 @@ static void test_full_table(void **state)
 	metrics_inc(m, "kept_total", "");
 	assert_int_equal(metrics_get(m, "kept_total", ""), 2);
 	struct buf out;
-	buf_init(&out);
-	metrics_render(m, &out);
-	const char *t = buf_str(&out);
+	const char *t = render(m, &out);
 	double dropped = line_value(t, "metrics_dropped_series_total");
 	assert_true(dropped > 0);
 	assert_true(has_plain(t, "kept_total", "2"));
-	buf_release(&out);
-	metrics_free(m);
+	release(m, &out);
 }
 
 static void test_long_names_do_not_overflow(void **state)
 {
 	(void)state;
-	struct metrics *m = metrics_new(16);
-	assert_non_null(m);
+	struct metrics *m = new_table(16);
 	char name[600];
 	char labels[2000];
 	memset(name, 'n', sizeof(name) - 1);
@@ -285,26 +289,20 @@ static void test_long_names_do_not_overflow(void **state)
 	metrics_http(m, "GET", labels, 200, 0.1);
 	(void)metrics_get(m, name, labels);
 	struct buf out;
-	buf_init(&out);
-	metrics_render(m, &out);
-	buf_release(&out);
-	metrics_free(m);
+	render(m, &out);
+	release(m, &out);
 }
 
 static void test_render_empty(void **state)
 {
 	(void)state;
-	struct metrics *m = metrics_new(4);
-	assert_non_null(m);
+	struct metrics *m = new_table(4);
 	struct buf out;
-	buf_init(&out);
-	metrics_render(m, &out);
 	/* nothing but comments and well-formed lines */
-	const char *t = buf_str(&out);
+	const char *t = render(m, &out);
 	for (const char *l = t; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
 		assert_true(*l == '#' || *l == '\n' || strchr(l, ' ') != NULL);
-	buf_release(&out);
-	metrics_free(m);
+	release(m, &out);
 }
 
 int main(void)

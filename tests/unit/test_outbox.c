@@ -36,7 +36,6 @@ static const struct stub_route routes[] = {
 };
 
 static const char *url_file;
-static char *url;
 static char key[] = KEY;
 static char peer_url[64];
 static char *peer_urls[] = {peer_url, NULL};
@@ -51,20 +50,15 @@ static struct worker w2; /* a second relay, its own connection */
 static int setup_group(void **state)
 {
 	(void)state;
-	log_init("unit", LOG_LVL_ERROR);
-	FILE *f = tmpfile();
-	assert_non_null(f);
-	log_set_stream(f);
-	url = harness_pg_url(url_file);
+	harness_log_quiet(LOG_LVL_ERROR);
 	conf.service_key = key;
 	conf.service_timeout_ms = 3000;
 	conf.peers = peers;
 	conf.peer_urls = peer_urls;
 	snprintf(peer_url, sizeof(peer_url), "http://127.0.0.1:%d", stub_start(routes));
 	w.conf = w2.conf = &conf;
-	w.db = db_new(url, 3000);
-	w2.db = db_new(url, 3000);
-	assert_true(db_migrate(w.db, FO_SOURCE_DIR "/sql/shared/outbox") >= 0);
+	w.db = harness_pg_connect(url_file, 3000, FO_SOURCE_DIR "/sql/shared/outbox");
+	w2.db = harness_pg_connect(url_file, 3000, NULL);
 	return 0;
 }
 
@@ -74,7 +68,6 @@ static int teardown_group(void **state)
 	stub_stop();
 	db_free(w.db);
 	db_free(w2.db);
-	free(url);
 	return 0;
 }
 
@@ -94,11 +87,7 @@ static void add(const char *event_id, const char *path, const char *json)
 
 static int64_t count_rows(void)
 {
-	PGresult *res = db_exec(w.db, "SELECT count(*) FROM outbox", 0, NULL);
-	assert_non_null(res);
-	int64_t n = db_int(res, 0, 0);
-	PQclear(res);
-	return n;
+	return harness_pg_count(w.db, "SELECT count(*) FROM outbox");
 }
 
 /* An event's row as the relay left it. */
@@ -134,16 +123,23 @@ static void get_row(const char *event_id, struct row *r)
 	PQclear(res);
 }
 
+/* The row was tried attempts times, got status, is not leased and is
+ * delivered or not; into r. */
+static void expect_row(const char *event_id, int attempts, int status, int delivered, struct row *r)
+{
+	get_row(event_id, r);
+	assert_int_equal(r->attempts, attempts);
+	assert_int_equal(r->last_status, status);
+	assert_int_equal(r->leased, 0);
+	assert_int_equal(r->delivered, delivered);
+}
+
 /* The row was tried attempts times, got status and waits its back-off. */
 static void expect_retry(const char *event_id, int attempts, int status)
 {
 	struct row r;
 
-	get_row(event_id, &r);
-	assert_int_equal(r.attempts, attempts);
-	assert_int_equal(r.last_status, status);
-	assert_int_equal(r.leased, 0);
-	assert_int_equal(r.delivered, 0);
+	expect_row(event_id, attempts, status, 0, &r);
 	int64_t wait = outbox_backoff(attempts) * 1000;
 	if (r.due_in_ms > wait || r.due_in_ms < wait - 1000)
 		fail_msg("%s: next attempt in %lld ms, want about %lld", event_id,
@@ -154,11 +150,7 @@ static void expect_done(const char *event_id, int attempts, int status)
 {
 	struct row r;
 
-	get_row(event_id, &r);
-	assert_int_equal(r.attempts, attempts);
-	assert_int_equal(r.last_status, status);
-	assert_int_equal(r.leased, 0);
-	assert_int_equal(r.delivered, 1);
+	expect_row(event_id, attempts, status, 1, &r);
 }
 
 static void make_due(void)
@@ -422,22 +414,24 @@ static void test_database_down(void **state)
 	db_free(dead.db);
 }
 
+#define TEST(f) cmocka_unit_test_setup(f, setup)
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test_setup(test_add_once, setup),
-	        cmocka_unit_test_setup(test_deliver, setup),
-	        cmocka_unit_test_setup(test_limit, setup),
-	        cmocka_unit_test_setup(test_retried, setup),
-	        cmocka_unit_test_setup(test_4xx_done, setup),
-	        cmocka_unit_test_setup(test_live_lease_not_claimed, setup),
-	        cmocka_unit_test_setup(test_expired_lease_claimed, setup),
-	        cmocka_unit_test_setup(test_undeclared_peer_kept, setup),
-	        cmocka_unit_test_setup(test_backoff, setup),
-	        cmocka_unit_test_setup(test_database_down, setup),
+	        TEST(test_add_once),
+	        TEST(test_deliver),
+	        TEST(test_limit),
+	        TEST(test_retried),
+	        TEST(test_4xx_done),
+	        TEST(test_live_lease_not_claimed),
+	        TEST(test_expired_lease_claimed),
+	        TEST(test_undeclared_peer_kept),
+	        TEST(test_backoff),
+	        TEST(test_database_down),
 	        /* last: the stub is still busy with the slow call afterwards */
-	        cmocka_unit_test_setup(test_judge, setup),
-	        cmocka_unit_test_setup(test_no_answer_retried, setup),
+	        TEST(test_judge),
+	        TEST(test_no_answer_retried),
 	};
 	url_file = argc > 1 ? argv[1] : NULL;
 	return cmocka_run_group_tests(tests, setup_group, teardown_group);

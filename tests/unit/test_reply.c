@@ -12,7 +12,7 @@
 #include <json-c/json.h>
 
 #include "field.h"
-#include "log.h"
+#include "harness.h"
 #include "reply.h"
 #include "req.h"
 #include "worker.h"
@@ -23,10 +23,7 @@ static FILE *log_file;
 static int setup(void **state)
 {
 	(void)state;
-	log_init("unit", LOG_LVL_DEBUG);
-	log_file = tmpfile();
-	assert_non_null(log_file);
-	log_set_stream(log_file);
+	log_file = harness_log_quiet(LOG_LVL_DEBUG);
 	return 0;
 }
 

@@ -13,22 +13,12 @@
 
 #include <json-c/json.h>
 
-#include "log.h"
+#include "harness.h"
 #include "mem.h"
 #include "req.h"
 #include "worker.h"
 
 static struct worker w0;
-
-static int setup(void **state)
-{
-	(void)state;
-	log_init("unit", LOG_LVL_DEBUG);
-	FILE *f = tmpfile();
-	assert_non_null(f);
-	log_set_stream(f);
-	return 0;
-}
 
 static void req_with_body(struct req *r, const char *body, size_t len)
 {
@@ -167,13 +157,19 @@ static void set_param(struct req *r, const char *name, const char *value)
 	snprintf(r->match.params[i].value, sizeof(r->match.params[i].value), "%s", value);
 }
 
+/* A request without a body whose route captured name = value. */
+static void req_with_param(struct req *r, const char *name, const char *value)
+{
+	req_with_body(r, NULL, 0);
+	set_param(r, name, value);
+}
+
 static void test_param_id(void **state)
 {
 	(void)state;
 	struct req r;
 	int64_t id = 0;
-	req_with_body(&r, NULL, 0);
-	set_param(&r, "id", "42");
+	req_with_param(&r, "id", "42");
 	set_param(&r, "max", "9223372036854775807");
 	assert_int_equal(req_param_id_or_reply(&r, "id", NULL, &id), 0);
 	assert_int_equal(id, 42);
@@ -191,8 +187,7 @@ static void test_param_id_bad(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct req r;
 		int64_t id = 0;
-		req_with_body(&r, NULL, 0);
-		set_param(&r, "id", bad[i]);
+		req_with_param(&r, "id", bad[i]);
 		if (req_param_id_or_reply(&r, "id", NULL, &id) != -1)
 			fail_msg("req_param_id accepted '%s'", bad[i]);
 		assert_int_equal(r.status, 404);
@@ -206,31 +201,30 @@ static void test_param_id_missing(void **state)
 	(void)state;
 	struct req r;
 	int64_t id = 0;
-	req_with_body(&r, NULL, 0);
-	set_param(&r, "other", "5");
+	req_with_param(&r, "other", "5");
 	assert_int_equal(req_param_id_or_reply(&r, "id", NULL, &id), -1);
 	assert_int_equal(r.status, 404);
 	req_release(&r);
 }
 
+/* req_is_form of a request with the Content-Type ct. */
+static int is_form(const char *ct)
+{
+	struct req r;
+	req_with_body(&r, NULL, 0);
+	r.content_type = ct;
+	int form = req_is_form(&r);
+	req_release(&r);
+	return form;
+}
+
 static void test_is_form(void **state)
 {
 	(void)state;
-	struct req r;
-	req_with_body(&r, NULL, 0);
-	r.content_type = "application/x-www-form-urlencoded";
-	assert_int_equal(req_is_form(&r), 1);
-	r.content_type = "application/x-www-form-urlencoded; charset=UTF-8";
-	assert_int_equal(req_is_form(&r), 1);
-	r.content_type = "Application/X-WWW-Form-Urlencoded";
-	assert_int_equal(req_is_form(&r), 1);
-	r.content_type = "application/json";
-	assert_int_equal(req_is_form(&r), 0);
-	r.content_type = "";
-	assert_int_equal(req_is_form(&r), 0);
-	r.content_type = "multipart/form-data; boundary=x";
-	assert_int_equal(req_is_form(&r), 0);
-	req_release(&r);
+	HARNESS_RULE(is_form, 1, "application/x-www-form-urlencoded",
+	             "application/x-www-form-urlencoded; charset=UTF-8",
+	             "Application/X-WWW-Form-Urlencoded");
+	HARNESS_RULE(is_form, 0, "application/json", "", "multipart/form-data; boundary=x");
 }
 
 static void test_is_privileged(void **state)
@@ -263,5 +257,5 @@ int main(void)
 	        cmocka_unit_test(test_param_id_bad),      cmocka_unit_test(test_param_id_missing),
 	        cmocka_unit_test(test_is_form),           cmocka_unit_test(test_is_privileged),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, harness_quiet, NULL);
 }

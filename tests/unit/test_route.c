@@ -45,39 +45,39 @@ static enum route_result find(const char *method, const char *path, struct route
 	return route_find(table, method, path, m);
 }
 
+/* method path finds table[i]; the match into m. */
+static void expect_route(const char *method, const char *path, int i, struct route_match *m)
+{
+	assert_int_equal(find(method, path, m), ROUTE_FOUND);
+	assert_ptr_equal(m->route, &table[i]);
+}
+
 static void test_exact(void **state)
 {
 	(void)state;
 	struct route_match m;
-	assert_int_equal(find("GET", "/users/me", &m), ROUTE_FOUND);
-	assert_ptr_equal(m.route, &table[0]);
+	expect_route("GET", "/users/me", 0, &m);
 	assert_int_equal(m.nparams, 0);
-	assert_int_equal(find("POST", "/register", &m), ROUTE_FOUND);
-	assert_ptr_equal(m.route, &table[2]);
-	assert_int_equal(find("GET", "/health", &m), ROUTE_FOUND);
-	assert_ptr_equal(m.route, &table[9]);
+	expect_route("POST", "/register", 2, &m);
+	expect_route("GET", "/health", 9, &m);
 }
 
 static void test_capture(void **state)
 {
 	(void)state;
 	struct route_match m;
-	assert_int_equal(find("GET", "/users/42", &m), ROUTE_FOUND);
-	assert_ptr_equal(m.route, &table[1]);
+	expect_route("GET", "/users/42", 1, &m);
 	assert_int_equal(m.nparams, 1);
 	assert_string_equal(route_param(&m, "id"), "42");
 	assert_null(route_param(&m, "nope"));
 
-	assert_int_equal(find("GET", "/bookings/7/status", &m), ROUTE_FOUND);
-	assert_ptr_equal(m.route, &table[6]);
+	expect_route("GET", "/bookings/7/status", 6, &m);
 	assert_string_equal(route_param(&m, "id"), "7");
-	assert_int_equal(find("PUT", "/bookings/abc/cancel", &m), ROUTE_FOUND);
-	assert_ptr_equal(m.route, &table[7]);
+	expect_route("PUT", "/bookings/abc/cancel", 7, &m);
 	assert_string_equal(route_param(&m, "id"), "abc");
 
 	/* the method picks the route among equal patterns */
-	assert_int_equal(find("DELETE", "/flights/9", &m), ROUTE_FOUND);
-	assert_ptr_equal(m.route, &table[5]);
+	expect_route("DELETE", "/flights/9", 5, &m);
 	assert_string_equal(route_param(&m, "id"), "9");
 }
 
@@ -150,8 +150,7 @@ static void test_trailing_slash(void **state)
 {
 	(void)state;
 	struct route_match m;
-	assert_int_equal(find("GET", "/users/me/", &m), ROUTE_FOUND);
-	assert_ptr_equal(m.route, &table[0]);
+	expect_route("GET", "/users/me/", 0, &m);
 	assert_int_equal(find("GET", "/users/42/", &m), ROUTE_FOUND);
 	assert_string_equal(route_param(&m, "id"), "42");
 	assert_int_equal(find("POST", "/register/", &m), ROUTE_FOUND);
