@@ -198,14 +198,14 @@ static int needs_secret_key(const struct service *svc)
 	return (route_flags(svc) & (ROUTE_USER | ROUTE_ADMIN)) != 0;
 }
 
-static int needs_service_key(const struct service *svc)
-{
-	return (route_flags(svc) & ROUTE_SERVICE) || (svc->peers && svc->peers[0].name);
-}
-
 static int has_peers(const struct service *svc)
 {
 	return svc->peers && svc->peers[0].name;
+}
+
+static int needs_service_key(const struct service *svc)
+{
+	return (route_flags(svc) & ROUTE_SERVICE) || has_peers(svc);
 }
 
 static void defaults(struct conf *c, const struct service *svc)

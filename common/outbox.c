@@ -89,12 +89,6 @@ static int deliver(struct worker *w, const struct event *e, outbox_judge judge)
 	struct http_response resp;
 	int status = 0;
 
-	if (conf_peer_url(w->conf, e->peer) == NULL) {
-		log_error("outbox event for an undeclared peer", "event", e->event_id, "peer",
-		          e->peer);
-		record(w, e->id, OUTBOX_RETRY, e->attempts, 0);
-		return 0;
-	}
 	if (peer_call(w, e->peer, "POST", e->path, e->event_id, e->payload, &resp) == 0)
 		status = resp.status;
 	enum outbox_verdict v = judge ? judge(w, e->event_id, e->path, status, &resp.body)
