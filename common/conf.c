@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "cors.h"
 #include "field.h"
 #include "log.h"
 #include "mem.h"
@@ -46,6 +47,9 @@ static const struct conf_setting shared[] = {
 	 .offset = SHARED(body_max), .help = "largest request body in bytes"},
 	{.name = "DB_TIMEOUT_MS", .type = CONF_INT, .def = "5000", .min = 100, .max = 600000,
 	 .offset = SHARED(db_timeout_ms), .help = "PostgreSQL connect and statement timeout"},
+	{.name = "CORS_ORIGINS", .type = CONF_TEXT, .offset = SHARED(cors_origins),
+	 .check = cors_check_origins,
+	 .help = "browser origins allowed to call the API, comma-separated (none: no CORS)"},
 	{.name = NULL},
 };
 
@@ -55,6 +59,16 @@ static const struct conf_setting secret_key = {
 static const struct conf_setting service_key = {
 	.name = "SERVICE_KEY", .type = CONF_KEY, .flags = CONF_REQUIRED | CONF_SECRET,
 	.offset = SHARED(service_key), .help = "X-Service-Key of calls between services"};
+/* Rotation: a key that is also accepted, so pools can be restarted one by
+ * one onto a new key without refusing tokens or calls made with the other. */
+static const struct conf_setting secret_key_accepted = {
+	.name = "SECRET_KEY_ACCEPTED", .type = CONF_KEY, .flags = CONF_SECRET,
+	.offset = SHARED(secret_key_accepted),
+	.help = "during a rotation: tokens signed with this key are accepted too"};
+static const struct conf_setting service_key_accepted = {
+	.name = "SERVICE_KEY_ACCEPTED", .type = CONF_KEY, .flags = CONF_SECRET,
+	.offset = SHARED(service_key_accepted),
+	.help = "during a rotation: this X-Service-Key is accepted too"};
 static const struct conf_setting service_timeout = {
 	.name = "SERVICE_TIMEOUT_MS", .type = CONF_INT, .def = "2000", .min = 50, .max = 60000,
 	.offset = SHARED(service_timeout_ms), .help = "hard timeout of a call to a peer"};
@@ -245,10 +259,14 @@ int conf_load(struct conf *c, const struct service *svc, conf_getenv_fn get, str
 	c->service = svc->name;
 	defaults(c, svc);
 	read_table(&rd, shared, c);
-	if (needs_secret_key(svc))
+	if (needs_secret_key(svc)) {
 		read_setting(&rd, &secret_key, c);
-	if (needs_service_key(svc))
+		read_setting(&rd, &secret_key_accepted, c);
+	}
+	if (needs_service_key(svc)) {
 		read_setting(&rd, &service_key, c);
+		read_setting(&rd, &service_key_accepted, c);
+	}
 	if (c->secret_key && c->service_key && strcmp(c->secret_key, c->service_key) == 0)
 		problem(&rd, "SERVICE_KEY", "must differ from SECRET_KEY");
 	if (has_peers(svc)) {
@@ -281,6 +299,8 @@ void conf_release(struct conf *c, const struct service *svc)
 	release_table(shared, c);
 	free(c->secret_key);
 	free(c->service_key);
+	free(c->secret_key_accepted);
+	free(c->service_key_accepted);
 	for (int i = 0; c->peer_urls && c->peers[i].name; i++)
 		free(c->peer_urls[i]);
 	free(c->peer_urls);
@@ -301,10 +321,14 @@ void conf_describe(const struct service *svc, struct buf *out)
 {
 	for (const struct conf_setting *s = shared; s->name; s++)
 		describe_one(out, s);
-	if (needs_secret_key(svc))
+	if (needs_secret_key(svc)) {
 		describe_one(out, &secret_key);
-	if (needs_service_key(svc))
+		describe_one(out, &secret_key_accepted);
+	}
+	if (needs_service_key(svc)) {
 		describe_one(out, &service_key);
+		describe_one(out, &service_key_accepted);
+	}
 	if (has_peers(svc)) {
 		describe_one(out, &service_timeout);
 		for (const struct conf_peer *p = svc->peers; p->name; p++)

@@ -49,19 +49,22 @@ struct conf_peer {
 };
 
 struct conf {
-	const char *service;    /* "users", "flights", ... (from the binary) */
-	char *listen;           /* LISTEN: "unix:/path.sock" or "host:port" */
-	int workers;            /* WORKERS, default 2 per core */
-	int max_requests;       /* MAX_REQUESTS a child serves before it is replaced */
-	char *database_url;     /* DATABASE_URL (required) */
-	char *redis_url;        /* REDIS_URL, default redis://127.0.0.1:6379/0 */
-	char *secret_key;       /* SECRET_KEY: signs user tokens; NULL where no route takes one */
-	char *service_key;      /* SERVICE_KEY: internal calls; NULL where none are made or taken */
-	char *migrations_dir;   /* MIGRATIONS_DIR, default sql/<service> */
-	int log_level;          /* LOG_LEVEL: debug|info|warn|error */
-	int body_max;           /* BODY_MAX bytes, default 65536 */
-	int db_timeout_ms;      /* DB_TIMEOUT_MS: connect and statement timeout */
-	int service_timeout_ms; /* SERVICE_TIMEOUT_MS for calls to peers */
+	const char *service; /* "users", "flights", ... (from the binary) */
+	char *listen;        /* LISTEN: "unix:/path.sock" or "host:port" */
+	int workers;         /* WORKERS, default 2 per core */
+	int max_requests;    /* MAX_REQUESTS a child serves before it is replaced */
+	char *database_url;  /* DATABASE_URL (required) */
+	char *redis_url;     /* REDIS_URL, default redis://127.0.0.1:6379/0 */
+	char *secret_key;    /* SECRET_KEY: signs user tokens; NULL where no route takes one */
+	char *service_key;   /* SERVICE_KEY: internal calls; NULL where none are made or taken */
+	char *secret_key_accepted;  /* SECRET_KEY_ACCEPTED: also verified (rotation); NULL */
+	char *service_key_accepted; /* SERVICE_KEY_ACCEPTED: also accepted (rotation); NULL */
+	char *migrations_dir;       /* MIGRATIONS_DIR, default sql/<service> */
+	int log_level;              /* LOG_LEVEL: debug|info|warn|error */
+	int body_max;               /* BODY_MAX bytes, default 65536 */
+	int db_timeout_ms;          /* DB_TIMEOUT_MS: connect and statement timeout */
+	int service_timeout_ms;     /* SERVICE_TIMEOUT_MS for calls to peers */
+	char *cors_origins; /* CORS_ORIGINS: exact browser origins, comma-separated; NULL = none */
 	const struct conf_peer *peers; /* the service's peers, NULL-terminated (may be NULL) */
 	char **peer_urls;              /* peer_urls[i]: the URL of peers[i] */
 };

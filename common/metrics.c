@@ -2,6 +2,7 @@
  * is claimed once with a compare-and-swap and never freed, so readers and
  * writers in any process of the pool need no lock. It does not expire
  * series: keep label values bounded (route patterns, not raw paths). */
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdatomic.h>
@@ -255,4 +256,17 @@ void metrics_render(struct metrics *m, struct buf *out)
 	render_counters(m, out);
 	buf_adds(out, "# TYPE metrics_dropped_series_total counter\n");
 	render_series(out, "metrics_dropped_series_total", "", atomic_load(&m->dropped));
+}
+
+void metrics_gauge(struct buf *out, const char *name, const char *help, double value)
+{
+	/* %.15g: counts exact below 10^15, seconds without float noise;
+	 * NaN and infinities in Prometheus's own spelling */
+	buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+	if (isnan(value))
+		buf_printf(out, "%s NaN\n", name);
+	else if (isinf(value))
+		buf_printf(out, "%s %s\n", name, value > 0 ? "+Inf" : "-Inf");
+	else
+		buf_printf(out, "%s %.15g\n", name, value);
 }

@@ -27,5 +27,8 @@ void metrics_inc(struct metrics *m, const char *name, const char *labels);
 uint64_t metrics_get(struct metrics *m, const char *name, const char *labels);
 /* Append the whole table in Prometheus text format 0.0.4. */
 void metrics_render(struct metrics *m, struct buf *out);
+/* Append one unlabelled gauge (# HELP, # TYPE and its sample) to out,
+ * for values read at scrape time rather than kept in the table. */
+void metrics_gauge(struct buf *out, const char *name, const char *help, double value);
 
 #endif

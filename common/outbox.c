@@ -13,18 +13,22 @@
 #include "http.h"
 #include "peer.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "worker.h"
 
 #define LEASE "30 seconds"
 
 int outbox_add(struct db *db, const char *event_id, const char *peer, const char *path,
-               const char *json)
+               const char *json, const char *request_id)
 {
-	PGresult *res = db_query(db,
-	                         "INSERT INTO outbox (event_id, service, path, payload) "
-	                         "VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
-	                         DB_TEXT(event_id), DB_TEXT(peer), DB_TEXT(path), DB_TEXT(json));
+	PGresult *res =
+	        db_query(db,
+	                 "INSERT INTO outbox (event_id, service, path, payload, request_id) "
+	                 "VALUES ($1, $2, $3, $4, nullif($5, '')) "
+	                 "ON CONFLICT (event_id) DO NOTHING",
+	                 DB_TEXT(event_id), DB_TEXT(peer), DB_TEXT(path), DB_TEXT(json),
+	                 DB_TEXT(request_id ? request_id : ""));
 
 	PQclear(res);
 	return res ? 0 : -1;
@@ -69,6 +73,7 @@ struct event {
 	char path[512];
 	const char *payload; /* in the result */
 	int attempts;
+	char request_id[72]; /* of the flow's first request; "" when unknown */
 };
 
 static void read_event(const PGresult *res, int i, struct event *e)
@@ -81,6 +86,7 @@ static void read_event(const PGresult *res, int i, struct event *e)
 	DB_NEXT_TEXT(&c, e->path);
 	e->payload = PQgetvalue(res, i, c.col++);
 	e->attempts = (int)db_next_int(&c);
+	DB_NEXT_TEXT(&c, e->request_id);
 }
 
 /* POST one claimed event and record the verdict; 1 when it is done. */
@@ -88,8 +94,11 @@ static int deliver(struct worker *w, const struct event *e, outbox_judge judge)
 {
 	struct http_response resp;
 	int status = 0;
+	const char *rid = *e->request_id ? e->request_id : e->event_id;
+	char text[8];
 
-	if (peer_call(w, e->peer, "POST", e->path, e->event_id, e->payload, &resp) == 0)
+	log_set_request_id(rid);
+	if (peer_call(w, e->peer, "POST", e->path, rid, e->payload, &resp) == 0)
 		status = resp.status;
 	enum outbox_verdict v = judge ? judge(w, e->event_id, e->path, status, &resp.body)
 	                              : outbox_default_verdict(status);
@@ -97,7 +106,12 @@ static int deliver(struct worker *w, const struct event *e, outbox_judge judge)
 	if (v == OUTBOX_DONE && (status < 200 || status >= 300))
 		log_warn("outbox event refused by its receiver", "event", e->event_id, "path",
 		         e->path);
+	snprintf(text, sizeof(text), "%d", status);
+	if (v == OUTBOX_DONE && status >= 200 && status < 300)
+		log_info("outbox event delivered", "event", e->event_id, "path", e->path, "status",
+		         text);
 	record(w, e->id, v, e->attempts, status);
+	log_set_request_id(NULL);
 	return v == OUTBOX_DONE;
 }
 
@@ -112,7 +126,8 @@ int outbox_relay(struct worker *w, int limit, outbox_judge judge)
 	                         "WHERE delivered_at IS NULL AND next_attempt_at <= now() "
 	                         "AND (lease_until IS NULL OR lease_until < now()) ORDER BY id "
 	                         "LIMIT $1 FOR UPDATE SKIP LOCKED) "
-	                         "RETURNING id, event_id, service, path, payload, attempts",
+	                         "RETURNING id, event_id, service, path, payload, attempts, "
+	                         "coalesce(request_id, '')",
 	                         DB_INT(limit));
 	if (res == NULL)
 		return -1;
@@ -122,4 +137,26 @@ int outbox_relay(struct worker *w, int limit, outbox_judge judge)
 	}
 	PQclear(res);
 	return done;
+}
+
+int outbox_gauges(struct worker *w, struct buf *out)
+{
+	/* the partial index outbox_due holds exactly these rows */
+	PGresult *res = db_exec(w->db,
+	                        "SELECT count(*), coalesce(extract(epoch FROM "
+	                        "now() - min(created_at)), 0)::float8 "
+	                        "FROM outbox WHERE delivered_at IS NULL",
+	                        0, NULL);
+
+	if (res == NULL || PQntuples(res) != 1) {
+		PQclear(res);
+		return -1;
+	}
+	metrics_gauge(out, "outbox_undelivered", "outbox events not yet delivered",
+	              (double)db_int(res, 0, 0));
+	metrics_gauge(out, "outbox_oldest_undelivered_seconds",
+	              "age of the oldest undelivered outbox event (0: none)",
+	              strtod(PQgetvalue(res, 0, 1), NULL));
+	PQclear(res);
+	return 0;
 }

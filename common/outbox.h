@@ -17,20 +17,24 @@ struct worker;
 /* Queue a POST of json (a JSON object) to path on peer (a name the
  * service declared in its peers). Run it inside the caller's
  * transaction. event_id names the event ("confirm-42"): queuing the same
- * event twice is a no-op. 0 or -1. */
+ * event twice is a no-op. request_id is the id of the request that
+ * started the flow (NULL or "": none): the relay logs and sends it. 0 or -1. */
 int outbox_add(struct db *db, const char *event_id, const char *peer, const char *path,
-               const char *json);
+               const char *json, const char *request_id);
 
 /* The SQL that queues one event per row of a CTE, so that the state
  * change and its events are one statement: every argument is an SQL
  * expression over the CTE named in from (peer a quoted literal,
- * payload a json value).
+ * payload a json value, request_id the text id of the request that
+ * started the flow, or NULL).
  *   "WITH c AS (UPDATE ... RETURNING *) "
- *   OUTBOX_INSERT_SELECT("'confirm-' || c.id", "'bookings'", "'/x'", "json_build_object(...)", "c")
+ *   OUTBOX_INSERT_SELECT("'confirm-' || c.id", "'bookings'", "'/x'", "json_build_object(...)",
+ *                        "c.request_id", "c")
  */
-#define OUTBOX_INSERT_SELECT(event_id, peer, path, payload, from)                                  \
-	"INSERT INTO outbox (event_id, service, path, payload) SELECT " event_id ", " peer         \
-	", " path ", (" payload ")::text FROM " from " ON CONFLICT (event_id) DO NOTHING"
+#define OUTBOX_INSERT_SELECT(event_id, peer, path, payload, request_id, from)                      \
+	"INSERT INTO outbox (event_id, service, path, payload, request_id) SELECT " event_id       \
+	", " peer ", " path ", (" payload ")::text, nullif(" request_id ", '') FROM " from         \
+	" ON CONFLICT (event_id) DO NOTHING"
 
 /* What the sender makes of an answer: OUTBOX_DONE to stop delivering,
  * OUTBOX_RETRY to try again later (with back-off). */
@@ -46,9 +50,18 @@ enum outbox_verdict outbox_default_verdict(int status);
 /* Deliver up to limit due events (claimed with a lease, so several
  * relays never send the same one at once); the number finished
  * (delivered, or refused for good), or -1 when the database is
- * unreachable. */
+ * unreachable. Each event is sent and logged under its request id (its
+ * event id when it has none); for background loops, outside a request:
+ * the log's request id is cleared afterwards. */
 int outbox_relay(struct worker *w, int limit, outbox_judge judge);
 /* Seconds before attempt n + 1 of an event: 1, 2, 4 ... capped at 60. */
 int outbox_backoff(int attempts);
+
+/* The outbox backlog as gauges, for a service's `gauges` hook: append
+ * outbox_undelivered (events not yet delivered nor refused for good) and
+ * outbox_oldest_undelivered_seconds (age of the oldest of them, 0 when
+ * none) to out. 0, or -1 with nothing appended when the database cannot
+ * answer. */
+int outbox_gauges(struct worker *w, struct buf *out);
 
 #endif

@@ -28,6 +28,9 @@ struct req {
 	const char *authorization;   /* "" when none */
 	const char *service_key;     /* X-Service-Key, "" when none */
 	const char *idempotency_key; /* Idempotency-Key, "" when none */
+	const char *origin;          /* Origin (browsers), "" when none */
+	const char *cors_method;     /* Access-Control-Request-Method (a preflight), "" when none */
+	const char *if_none_match;   /* If-None-Match, "" when none */
 	char request_id[REQ_ID_MAX];
 	char *body; /* NUL-terminated, body_len bytes; owned */
 	size_t body_len;

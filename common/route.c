@@ -54,13 +54,32 @@ static int path_matches(const char *pattern, const char *path, size_t pathlen,
 	return *pattern == '\0' && path == pe;
 }
 
+/* 1 when the list "GET, POST" holds method exactly. */
+static int allow_has(const char *allow, const char *method)
+{
+	size_t n = strlen(method);
+
+	for (const char *s = allow; (s = strstr(s, method)) != NULL; s += n)
+		if ((s == allow || s[-1] == ' ') && (s[n] == ',' || s[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 static void allow_add(struct route_match *m, const char *method)
 {
 	size_t n = strlen(m->allow);
 
-	if (strstr(m->allow, method))
+	if (allow_has(m->allow, method))
 		return;
 	snprintf(m->allow + n, sizeof(m->allow) - n, "%s%s", n ? ", " : "", method);
+}
+
+/* 1 when a request with method may use route r: its own method, or HEAD
+ * for a GET. */
+static int method_matches(const struct route *r, const char *method)
+{
+	return strcmp(r->method, method) == 0 ||
+	       (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0);
 }
 
 enum route_result route_find(const struct route *table, const char *method, const char *path,
@@ -75,12 +94,14 @@ enum route_result route_find(const struct route *table, const char *method, cons
 	for (const struct route *r = table; r && r->method; r++) {
 		if (!path_matches(r->pattern, path, len, m))
 			continue;
-		if (strcmp(r->method, method) == 0) {
+		if (method_matches(r, method)) {
 			m->route = r;
 			m->allow[0] = '\0';
 			return ROUTE_FOUND;
 		}
 		allow_add(m, r->method);
+		if (strcmp(r->method, "GET") == 0)
+			allow_add(m, "HEAD");
 		res = ROUTE_BAD_METHOD;
 	}
 	m->nparams = 0;

@@ -13,7 +13,12 @@ enum route_flags {
 	ROUTE_USER = 1,    /* a valid user token, any role */
 	ROUTE_ADMIN = 2,   /* a valid user token with role admin */
 	ROUTE_SERVICE = 4, /* the internal service credential (X-Service-Key) */
+	/* Not a caller: its 200 answers carry an ETag and honour
+	 * If-None-Match (304), for public reads that browsers revalidate. */
+	ROUTE_ETAG = 8,
 };
+/* The flags that say who may call a route. */
+#define ROUTE_AUTH_FLAGS (ROUTE_USER | ROUTE_ADMIN | ROUTE_SERVICE)
 
 struct route {
 	const char *method;  /* "GET", "POST", ... */
@@ -38,6 +43,8 @@ struct route_match {
 enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
 
 /* Match method and path (no query) against table, ended by a NULL method.
+ * HEAD matches a GET route (serve.c sends no body), and wherever GET is
+ * allowed, the Allow list of a 405 names HEAD too.
  * A single trailing '/' on path is ignored. A segment longer than
  * ROUTE_PARAM_MAX - 1 never matches a capture. */
 enum route_result route_find(const struct route *table, const char *method, const char *path,

@@ -10,7 +10,9 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "cors.h"
 #include "db.h"
+#include "etag.h"
 #include "field.h"
 #include "kv.h"
 #include "log.h"
@@ -83,6 +85,9 @@ static void read_params(struct req *r, FCGX_ParamArray envp)
 	r->authorization = param(envp, "HTTP_AUTHORIZATION");
 	r->service_key = param(envp, "HTTP_X_SERVICE_KEY");
 	r->idempotency_key = param(envp, "HTTP_IDEMPOTENCY_KEY");
+	r->origin = param(envp, "HTTP_ORIGIN");
+	r->cors_method = param(envp, "HTTP_ACCESS_CONTROL_REQUEST_METHOD");
+	r->if_none_match = param(envp, "HTTP_IF_NONE_MATCH");
 	set_request_id(r, envp);
 }
 
@@ -123,17 +128,30 @@ static void unauthorized(struct req *r, const char *detail)
 	reply_error(r, 401, detail);
 }
 
+/* The caller's X-Service-Key is ours, or the one a rotation also accepts.
+ * Both are compared, so the time taken does not tell which one matched. */
+static int service_key_ok(const struct conf *c, const char *key)
+{
+	size_t n = strlen(key);
+	int ok = auth_equal(key, n, c->service_key, strlen(c->service_key));
+
+	if (c->service_key_accepted)
+		ok |= auth_equal(key, n, c->service_key_accepted, strlen(c->service_key_accepted));
+	return ok;
+}
+
 /* Check the route's flags against the caller; 0, or -1 after replying. */
 static int authorize(struct req *r, int flags)
 {
 	const struct conf *c = r->w->conf;
 
+	flags &= ROUTE_AUTH_FLAGS;
 	if (flags == 0)
 		return 0;
 	if ((flags & ROUTE_SERVICE) && *r->service_key) {
-		if (!auth_equal(r->service_key, strlen(r->service_key), c->service_key,
-		                strlen(c->service_key))) {
-			reply_error(r, 401, "Invalid service credential");
+		if (!service_key_ok(c, r->service_key)) {
+			/* RFC 9110: every 401 names a scheme, this one too */
+			unauthorized(r, "Invalid service credential");
 			return -1;
 		}
 		r->caller = CALLER_SERVICE;
@@ -144,7 +162,10 @@ static int authorize(struct req *r, int flags)
 		unauthorized(r, "Not authenticated");
 		return -1;
 	}
-	if (auth_token_verify(c->secret_key, token, time(NULL), &r->user) < 0) {
+	time_t now = time(NULL);
+	if (auth_token_verify(c->secret_key, token, now, &r->user) < 0 &&
+	    (c->secret_key_accepted == NULL ||
+	     auth_token_verify(c->secret_key_accepted, token, now, &r->user) < 0)) {
 		unauthorized(r, "Could not validate credentials");
 		return -1;
 	}
@@ -166,12 +187,39 @@ static void set_busy(struct req *r, const char *route)
 		r->w->busy_route[0] = '\0';
 }
 
+static int cors_origin_ok(const struct req *r)
+{
+	return cors_allowed(r->w->conf->cors_origins, r->origin);
+}
+
+/* A browser asks whether it may send the request it describes: 204 with
+ * the methods the path takes (the browser decides), 404 for no such path.
+ * No auth: a preflight carries no credentials. */
+static void preflight(struct req *r, const struct route *const *tables, size_t n)
+{
+	struct route_match m;
+
+	for (size_t i = 0; i < n; i++)
+		if (route_find(tables[i], "OPTIONS", r->path, &m) == ROUTE_BAD_METHOD) {
+			reply_header(r, "Access-Control-Allow-Methods", m.allow);
+			reply_header(r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+			reply_header(r, "Access-Control-Max-Age", CORS_MAX_AGE);
+			reply_empty(r, 204);
+			return;
+		}
+	reply_error(r, 404, "Not Found");
+}
+
 static void dispatch(struct req *r)
 {
 	const struct route *tables[] = {r->w->svc->routes, builtin_routes};
 	enum route_result best = ROUTE_NOT_FOUND;
 	struct route_match m405;
 
+	if (strcmp(r->method, "OPTIONS") == 0 && *r->cors_method && cors_origin_ok(r)) {
+		preflight(r, tables, 2);
+		return;
+	}
 	for (size_t i = 0; i < 2; i++) {
 		enum route_result res = route_find(tables[i], r->method, r->path, &r->match);
 		if (res == ROUTE_FOUND) {
@@ -193,21 +241,58 @@ static void dispatch(struct req *r)
 	reply_error(r, 404, "Not Found");
 }
 
+static int tagged_route(const struct req *r)
+{
+	return r->match.route && (r->match.route->flags & ROUTE_ETAG);
+}
+
+/* A 200 of a route that opted in gets the ETag of its body; when the
+ * caller already has that body (If-None-Match), 304 without it. */
+static void tag(struct req *r)
+{
+	char etag[ETAG_MAX];
+
+	if (!tagged_route(r) || r->status != 200)
+		return;
+	etag_of(r->out.data, r->out.len, etag);
+	reply_header(r, "ETag", etag);
+	if (etag_matches(r->if_none_match, etag))
+		reply_empty(r, 304);
+}
+
+/* An allowed origin may read the answer and the headers it needs. Vary
+ * always (when CORS is on): the answer depends on the Origin sent. */
+static void cors(struct req *r)
+{
+	if (r->w->conf->cors_origins == NULL)
+		return;
+	reply_header(r, "Vary", "Origin");
+	if (!cors_origin_ok(r))
+		return;
+	reply_header(r, "Access-Control-Allow-Origin", r->origin);
+	reply_header(r, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+}
+
 static void send_response(struct req *r, FCGX_Stream *out)
 {
+	/* HEAD: GET's status and headers, Content-Length included, no body */
+	int body = strcmp(r->method, "HEAD") != 0 && r->status != 304;
 	struct buf h;
 
 	buf_init(&h);
 	buf_printf(&h, "Status: %d %s\r\n", r->status, reply_reason(r->status));
 	if (r->out_type)
 		buf_printf(&h, "Content-Type: %s\r\n", r->out_type);
-	buf_printf(&h, "Content-Length: %zu\r\n", r->out.len);
+	if (r->status != 304)
+		buf_printf(&h, "Content-Length: %zu\r\n", r->out.len);
 	buf_printf(&h, "X-Request-ID: %s\r\n", r->request_id);
-	buf_adds(&h, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
+	/* a tagged answer may be kept, but is checked (If-None-Match) first */
+	buf_printf(&h, "Cache-Control: %s\r\nX-Content-Type-Options: nosniff\r\n",
+	           tagged_route(r) ? "no-cache" : "no-store");
 	buf_add(&h, buf_str(&r->headers), r->headers.len);
 	buf_adds(&h, "\r\n");
 	FCGX_PutStr(h.data, (int)h.len, out);
-	if (r->out.len)
+	if (body && r->out.len)
 		FCGX_PutStr(r->out.data, (int)r->out.len, out);
 	buf_release(&h);
 }
@@ -244,6 +329,8 @@ void serve_request(struct worker *w, FCGX_Request *fr)
 		dispatch(&r);
 	if (r.status == 0)
 		reply_error(&r, 500, "Internal server error");
+	tag(&r);
+	cors(&r);
 	send_response(&r, fr->out);
 	account(&r, seconds_since(&t0));
 	set_busy(&r, "");
@@ -278,6 +365,13 @@ static void serve_metrics(struct req *r)
 
 	buf_init(&b);
 	metrics_render(r->w->metrics, &b);
+	/* A database that cannot answer costs the service's gauges, never
+	 * the scrape: the counters above are what tell the outage. */
+	if (r->w->svc->gauges) {
+		int ok = r->w->svc->gauges(r->w, &b) == 0;
+		metrics_gauge(&b, "metrics_gauges_ok",
+		              "1 when the service's gauges were read from its database", ok);
+	}
 	reply_raw(r, 200, "text/plain; version=0.0.4", buf_str(&b), b.len);
 	buf_release(&b);
 }

@@ -39,6 +39,12 @@ struct service {
 	/* Optional cap on request children (a pool that serves only
 	 * /health and /metrics needs one); 0 = WORKERS as configured. */
 	int max_workers;
+	/* Optional gauges read from its database when /metrics is scraped
+	 * (in the request child that answers, so a stuck tick child shows
+	 * as a growing backlog): append them with metrics_gauge. 0, or -1
+	 * when one could not be read (what was read is still appended;
+	 * /metrics then says metrics_gauges_ok 0). */
+	int (*gauges)(struct worker *w, struct buf *out);
 };
 
 #endif

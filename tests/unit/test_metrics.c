@@ -1,6 +1,7 @@
 /* test_metrics.c - metrics.h: counters shared across fork, the
  * Prometheus text rendering (counters, cumulative histogram buckets,
- * _sum, _count) and a full table that drops series without crashing. */
+ * _sum, _count), a full table that drops series without crashing, and
+ * the gauges services read at scrape time (metrics_gauge). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -305,6 +306,38 @@ static void test_render_empty(void **state)
 	release(m, &out);
 }
 
+/* A gauge is HELP, TYPE and one sample; counts print as integers,
+ * fractions without float noise, NaN and infinities as Prometheus
+ * spells them. */
+static void test_gauge(void **state)
+{
+	(void)state;
+	struct buf out;
+
+	buf_init(&out);
+	metrics_gauge(&out, "queue_items", "items waiting", 1234567890123.0);
+	metrics_gauge(&out, "queue_age_seconds", "oldest item", 12.25);
+	metrics_gauge(&out, "queue_zero", "none", 0);
+	metrics_gauge(&out, "queue_nan", "unknown", NAN);
+	metrics_gauge(&out, "queue_inf", "unbounded", INFINITY);
+	assert_string_equal(buf_str(&out), "# HELP queue_items items waiting\n"
+	                                   "# TYPE queue_items gauge\n"
+	                                   "queue_items 1234567890123\n"
+	                                   "# HELP queue_age_seconds oldest item\n"
+	                                   "# TYPE queue_age_seconds gauge\n"
+	                                   "queue_age_seconds 12.25\n"
+	                                   "# HELP queue_zero none\n"
+	                                   "# TYPE queue_zero gauge\n"
+	                                   "queue_zero 0\n"
+	                                   "# HELP queue_nan unknown\n"
+	                                   "# TYPE queue_nan gauge\n"
+	                                   "queue_nan NaN\n"
+	                                   "# HELP queue_inf unbounded\n"
+	                                   "# TYPE queue_inf gauge\n"
+	                                   "queue_inf +Inf\n");
+	buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +349,7 @@ int main(void)
 	        cmocka_unit_test(test_full_table),
 	        cmocka_unit_test(test_long_names_do_not_overflow),
 	        cmocka_unit_test(test_render_empty),
+	        cmocka_unit_test(test_gauge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

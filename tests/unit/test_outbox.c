@@ -3,7 +3,8 @@
  * peer with the service credential, retried with back-off on 5xx, 408,
  * 429 or no answer, finished by other 4xx, never claimed twice under a
  * live lease, claimed again after one expires, kept when its peer is not
- * declared, and judged by the sender's function when it has one. */
+ * declared, and judged by the sender's function when it has one; and
+ * the backlog gauges (outbox_gauges). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -82,7 +83,7 @@ static int setup(void **state)
 /* Queue a POST of json to path on the stub's peer. */
 static void add(const char *event_id, const char *path, const char *json)
 {
-	assert_int_equal(outbox_add(w.db, event_id, "flights", path, json), 0);
+	assert_int_equal(outbox_add(w.db, event_id, "flights", path, json, NULL), 0);
 }
 
 static int64_t count_rows(void)
@@ -175,7 +176,7 @@ static void test_add_once(void **state)
 		PGresult *res = db_query(w.db,
 			"WITH c AS (SELECT $1::bigint AS id) "
 			OUTBOX_INSERT_SELECT("'refund-' || c.id", "'flights'", "'/ok'",
-			                     "json_build_object('booking_id', c.id)", "c"),
+			                     "json_build_object('booking_id', c.id)", "'req-7'", "c"),
 			DB_INT(7));
 		/* clang-format on */
 		assert_int_equal(db_do(res), STORE_OK);
@@ -183,6 +184,10 @@ static void test_add_once(void **state)
 	assert_int_equal(count_rows(), 2);
 	get_row("refund-7", &r);
 	assert_string_equal(r.payload, "{\"booking_id\" : 7}");
+	assert_int_equal(harness_pg_count(w.db,
+	                                  "SELECT count(*) FROM outbox "
+	                                  "WHERE event_id = 'refund-7' AND request_id = 'req-7'"),
+	                 1);
 }
 
 static void test_deliver(void **state)
@@ -202,6 +207,30 @@ static void test_deliver(void **state)
 	make_due();
 	assert_int_equal(outbox_relay(&w, 10, NULL), 0);
 	assert_int_equal(stub_count(), before + 1);
+}
+
+/* An event with the id of the request that started its flow is sent with
+ * it as X-Request-ID and logged under it; the log's id is cleared after. */
+static void test_request_id(void **state)
+{
+	(void)state;
+	FILE *log = harness_log_quiet(LOG_LVL_INFO);
+	char text[4096];
+
+	assert_int_equal(outbox_add(w.db, "confirm-r1", "flights", "/ok", "{}", "pay-req-1"), 0);
+	assert_int_equal(outbox_relay(&w, 10, NULL), 1);
+	assert_string_equal(stub_last_header("X-Request-ID"), "pay-req-1");
+	log_info("after the relay");
+	fflush(log);
+	rewind(log);
+	size_t n = fread(text, 1, sizeof(text) - 1, log);
+	text[n] = '\0';
+	harness_log_quiet(LOG_LVL_ERROR);
+	const char *line = strstr(text, "outbox event delivered");
+	assert_non_null(line);
+	assert_non_null(
+	        strstr(text, "\"request_id\":\"pay-req-1\",\"msg\":\"outbox event delivered\""));
+	assert_non_null(strstr(text, "\"request_id\":\"\",\"msg\":\"after the relay\""));
 }
 
 static void test_limit(void **state)
@@ -325,7 +354,7 @@ static void test_undeclared_peer_kept(void **state)
 {
 	(void)state;
 	int sent = stub_count();
-	assert_int_equal(outbox_add(w.db, "ghost-1", "ghosts", "/ok", "{}"), 0);
+	assert_int_equal(outbox_add(w.db, "ghost-1", "ghosts", "/ok", "{}", NULL), 0);
 	assert_int_equal(outbox_relay(&w, 10, NULL), 0);
 	expect_retry("ghost-1", 1, 0);
 	make_due();
@@ -408,10 +437,64 @@ static void test_database_down(void **state)
 {
 	(void)state;
 	struct worker dead = {.conf = &conf};
+	struct buf b;
 	dead.db = db_new("postgresql://x:pw@127.0.0.1:1/db", 500);
-	assert_int_equal(outbox_add(dead.db, "x-1", "flights", "/ok", "{}"), -1);
+	assert_int_equal(outbox_add(dead.db, "x-1", "flights", "/ok", "{}", NULL), -1);
 	assert_int_equal(outbox_relay(&dead, 10, NULL), -1);
+	/* no gauges rather than made-up ones */
+	buf_init(&b);
+	assert_int_equal(outbox_gauges(&dead, &b), -1);
+	assert_int_equal(b.len, 0);
+	buf_release(&b);
 	db_free(dead.db);
+}
+
+/* The value of the sample "name value" in text (fails when absent). */
+static double gauge_value(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *l = text; *l; l = strchr(l, '\n') + 1) {
+		if (strncmp(l, name, n) == 0 && l[n] == ' ')
+			return strtod(l + n + 1, NULL);
+		if (strchr(l, '\n') == NULL)
+			break;
+	}
+	fail_msg("no sample %s in:\n%s", name, text);
+	return 0;
+}
+
+/* Gauges of the backlog: undelivered events (delivered and refused ones
+ * are not) and the age of the oldest, 0 when there is none. */
+static void test_gauges(void **state)
+{
+	(void)state;
+	struct buf b;
+
+	buf_init(&b);
+	assert_int_equal(outbox_gauges(&w, &b), 0);
+	assert_non_null(strstr(buf_str(&b), "# TYPE outbox_undelivered gauge\n"));
+	assert_non_null(strstr(buf_str(&b), "# TYPE outbox_oldest_undelivered_seconds gauge\n"));
+	assert_true(gauge_value(buf_str(&b), "outbox_undelivered") == 0);
+	assert_true(gauge_value(buf_str(&b), "outbox_oldest_undelivered_seconds") == 0);
+	buf_release(&b);
+
+	add("g-old", "/ok", "{}");
+	add("g-new", "/ok", "{}");
+	add("g-done", "/ok", "{}");
+	assert_int_equal(db_run(w.db, "UPDATE outbox SET created_at = now() - interval '1 hour' "
+	                              "WHERE event_id = 'g-old'"),
+	                 0);
+	assert_int_equal(db_run(w.db, "UPDATE outbox SET created_at = now() - interval '2 hours', "
+	                              "delivered_at = now() WHERE event_id = 'g-done'"),
+	                 0);
+	buf_init(&b);
+	assert_int_equal(outbox_gauges(&w, &b), 0);
+	assert_true(gauge_value(buf_str(&b), "outbox_undelivered") == 2);
+	double age = gauge_value(buf_str(&b), "outbox_oldest_undelivered_seconds");
+	if (age < 3600 || age > 3660)
+		fail_msg("oldest undelivered event %.3f s old, want about 3600", age);
+	buf_release(&b);
 }
 
 #define TEST(f) cmocka_unit_test_setup(f, setup)
@@ -421,6 +504,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	        TEST(test_add_once),
 	        TEST(test_deliver),
+	        TEST(test_request_id),
 	        TEST(test_limit),
 	        TEST(test_retried),
 	        TEST(test_4xx_done),
@@ -429,6 +513,7 @@ int main(int argc, char **argv)
 	        TEST(test_undeclared_peer_kept),
 	        TEST(test_backoff),
 	        TEST(test_database_down),
+	        TEST(test_gauges),
 	        /* last: the stub is still busy with the slow call afterwards */
 	        TEST(test_judge),
 	        TEST(test_no_answer_retried),

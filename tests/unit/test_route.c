@@ -139,11 +139,28 @@ static void test_bad_method(void **state)
 	/* comma-separated */
 	assert_non_null(strstr(m.allow, ", "));
 
-	/* two GET patterns match /users/me: GET is listed, once */
+	/* two GET patterns match /users/me: GET (and HEAD) are listed, once */
 	assert_int_equal(find("POST", "/users/me", &m), ROUTE_BAD_METHOD);
-	assert_string_equal(m.allow, "GET");
+	assert_string_equal(m.allow, "GET, HEAD");
 	assert_int_equal(find("DELETE", "/users/5", &m), ROUTE_BAD_METHOD);
-	assert_string_equal(m.allow, "GET");
+	assert_string_equal(m.allow, "GET, HEAD");
+}
+
+/* HEAD is GET without the body: it matches the GET route, and the Allow
+ * list names it wherever GET is allowed (and nowhere else). */
+static void test_head(void **state)
+{
+	(void)state;
+	struct route_match m;
+	assert_int_equal(find("HEAD", "/users/42", &m), ROUTE_FOUND);
+	assert_string_equal(m.route->method, "GET");
+	assert_string_equal(route_param(&m, "id"), "42");
+	assert_int_equal(find("HEAD", "/register", &m), ROUTE_BAD_METHOD);
+	assert_string_equal(m.allow, "POST");
+	assert_int_equal(find("PATCH", "/flights/5", &m), ROUTE_BAD_METHOD);
+	assert_string_equal(m.allow, "GET, HEAD, PUT, DELETE");
+	assert_int_equal(find("HEAD", "/bookings/5/cancel", &m), ROUTE_BAD_METHOD);
+	assert_string_equal(m.allow, "PUT");
 }
 
 static void test_trailing_slash(void **state)
@@ -224,17 +241,12 @@ static void test_stops_at_null_method(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_exact),
-	        cmocka_unit_test(test_capture),
-	        cmocka_unit_test(test_four_captures),
-	        cmocka_unit_test(test_capture_as_sent),
-	        cmocka_unit_test(test_not_found),
-	        cmocka_unit_test(test_bad_method),
-	        cmocka_unit_test(test_trailing_slash),
-	        cmocka_unit_test(test_segment_length),
-	        cmocka_unit_test(test_very_long_path),
-	        cmocka_unit_test(test_empty_table),
-	        cmocka_unit_test(test_stops_at_null_method),
+	        cmocka_unit_test(test_exact),          cmocka_unit_test(test_capture),
+	        cmocka_unit_test(test_four_captures),  cmocka_unit_test(test_capture_as_sent),
+	        cmocka_unit_test(test_not_found),      cmocka_unit_test(test_bad_method),
+	        cmocka_unit_test(test_head),           cmocka_unit_test(test_trailing_slash),
+	        cmocka_unit_test(test_segment_length), cmocka_unit_test(test_very_long_path),
+	        cmocka_unit_test(test_empty_table),    cmocka_unit_test(test_stops_at_null_method),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * routing (404, 405 + Allow), the auth flags (401 + WWW-Authenticate,
  * 403, service key), X-Request-ID, the body limit (413), a handler
  * that never replies (500), the built-in /health (503 with nothing
- * reachable) and /metrics, and serve_current_route(). */
+ * reachable) and /metrics (with a service's gauges, read or not), and
+ * serve_current_route(). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
+#include "auth.h"
 #include "conf.h"
 #include "harness.h"
 #include "metrics.h"
@@ -365,6 +368,47 @@ static void test_service_auth(void **state)
 	free(admin);
 }
 
+/* A key rotation: tokens signed with SECRET_KEY_ACCEPTED and calls with
+ * SERVICE_KEY_ACCEPTED pass, besides the current keys; others do not. */
+static void test_accepted_keys(void **state)
+{
+	(void)state;
+	static char old_secret[] = "rotation-old-secret-rotation-old-secret";
+	static char old_service[] = "rotation-old-service-rotation-old-service";
+	struct auth_claims claims = {.uid = 9, .admin = 0};
+	snprintf(claims.sub, sizeof(claims.sub), "bob");
+	char *raw = auth_token_issue(old_secret, &claims, time(NULL), 600);
+	assert_non_null(raw);
+	char *tok = malloc(strlen(raw) + 40);
+	assert_non_null(tok);
+	sprintf(tok, "HTTP_AUTHORIZATION=Bearer %s", raw);
+	free(raw);
+	char key[128];
+	snprintf(key, sizeof(key), "HTTP_X_SERVICE_KEY=%s", old_service);
+
+	/* not accepted until configured */
+	assert_int_equal(status_of("/me", tok), 401);
+	assert_int_equal(status_of("/internal/x", key), 401);
+
+	conf.secret_key_accepted = old_secret;
+	conf.service_key_accepted = old_service;
+	assert_int_equal(status_of("/me", tok), 500); /* h_silent: auth passed */
+	assert_int_equal(seen.user.uid, 9);
+	assert_int_equal(status_of("/internal/x", key), 201);
+	assert_int_equal(status_of("/internal/x", "HTTP_X_SERVICE_KEY=" HARNESS_SVC_KEY), 201);
+	char *cur = bearer(7, "alice", 0);
+	assert_int_equal(status_of("/me", cur), 500);
+	assert_int_equal(seen.user.uid, 7);
+	free(cur);
+	/* a key that is neither still fails */
+	int wrong = status_of("/internal/x", "HTTP_X_SERVICE_KEY=" HARNESS_SECRET);
+	assert_int_equal(wrong, 401);
+
+	conf.secret_key_accepted = NULL;
+	conf.service_key_accepted = NULL;
+	free(tok);
+}
+
 /* POST /echo of body (len bytes) with the JSON content type and the
  * length as CONTENT_LENGTH. */
 static void post_echo(const char *body, size_t len, struct harness_response *res)
@@ -466,6 +510,44 @@ static void test_metrics_endpoint(void **state)
 	harness_response_free(&res);
 }
 
+/* A service's gauges hook: one gauge, then the answer the test asks for. */
+static int gauges_answer;
+static int unit_gauges(struct worker *wk, struct buf *out)
+{
+	assert_ptr_equal(wk, &w);
+	metrics_gauge(out, "unit_backlog", "items waiting", 3);
+	return gauges_answer;
+}
+
+/* /metrics appends the service's gauges and says whether they were all
+ * read; a hook that fails (its database down) still gets a 200. */
+static void test_metrics_gauges(void **state)
+{
+	(void)state;
+	struct service with_gauges = svc;
+	struct harness_response res;
+
+	with_gauges.gauges = unit_gauges;
+	get_checked("/metrics", NULL, 200, &res);
+	assert_null(strstr(res.body, "metrics_gauges_ok"));
+	harness_response_free(&res);
+
+	w.svc = &with_gauges;
+	gauges_answer = 0;
+	get_checked("/metrics", NULL, 200, &res);
+	assert_non_null(strstr(res.body, "# TYPE http_requests_total counter\n"));
+	assert_non_null(strstr(res.body, "# TYPE unit_backlog gauge\nunit_backlog 3\n"));
+	assert_non_null(strstr(res.body, "# TYPE metrics_gauges_ok gauge\nmetrics_gauges_ok 1\n"));
+	harness_response_free(&res);
+
+	gauges_answer = -1;
+	get_checked("/metrics", NULL, 200, &res);
+	assert_non_null(strstr(res.body, "unit_backlog 3\n"));
+	assert_non_null(strstr(res.body, "metrics_gauges_ok 0\n"));
+	harness_response_free(&res);
+	w.svc = &svc;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -479,11 +561,13 @@ int main(void)
 	        cmocka_unit_test(test_user_auth),
 	        cmocka_unit_test(test_admin_auth),
 	        cmocka_unit_test(test_service_auth),
+	        cmocka_unit_test(test_accepted_keys),
 	        cmocka_unit_test(test_body_too_large),
 	        cmocka_unit_test(test_body_at_limit),
 	        cmocka_unit_test(test_bad_content_length),
 	        cmocka_unit_test(test_health_unreachable),
 	        cmocka_unit_test(test_metrics_endpoint),
+	        cmocka_unit_test(test_metrics_gauges),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

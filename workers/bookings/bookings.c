@@ -267,6 +267,7 @@ static void create(struct req *r)
 	snprintf(b.destination, sizeof(b.destination), "%s", f.destination);
 	field_format_time(f.departure_time, b.departure_time, sizeof(b.departure_time));
 	new_token(b.lock_token, sizeof(b.lock_token));
+	snprintf(b.request_id, sizeof(b.request_id), "%s", r->request_id);
 	if (!lock_seat(r->w, &b)) {
 		count(r->w, "rejected");
 		reply_error(r, 409, SEAT_TAKEN);
@@ -363,8 +364,8 @@ void bookings_cancel(struct req *r)
 
 	if (req_param_id_or_reply(r, "id", NULL, &id) < 0)
 		return;
-	enum store_status st =
-	        store_booking_cancel(r->w->db, id, req_owner(r), &b, was, sizeof(was));
+	enum store_status st = store_booking_cancel(r->w->db, id, req_owner(r), r->request_id, &b,
+	                                            was, sizeof(was));
 	if (st == STORE_CONFLICT)
 		snprintf(detail, sizeof(detail), "Booking is already %s", b.status);
 	if (reply_unless_ok(r, st, NOT_FOUND, detail) < 0)
@@ -507,7 +508,7 @@ void bookings_internal_confirm(struct req *r)
 		return;
 	}
 	field_errors_release(&e);
-	enum store_status st = store_booking_confirm(r->w->db, id, payment_id, &b);
+	enum store_status st = store_booking_confirm(r->w->db, id, payment_id, r->request_id, &b);
 	if (st == STORE_CONFLICT)
 		snprintf(detail, sizeof(detail), "Booking is %s", b.status);
 	if (reply_unless_ok(r, st, NOT_FOUND, detail) < 0)
@@ -524,17 +525,16 @@ void bookings_tick(struct worker *w)
 	struct booking *rows = NULL;
 	int n = 0;
 
-	if (store_expire_holds(w->db, 500, &rows, &n) == STORE_OK) {
+	if (store_expire_holds(w->db, 500, &rows, &n) == STORE_OK)
 		for (int i = 0; i < n; i++) {
+			/* under the id of the request that made the hold */
+			log_set_request_id(rows[i].request_id);
 			release_seat(w, &rows[i]);
 			count(w, "expired");
+			log_info("hold expired", "booking", rows[i].reference, "seat",
+			         rows[i].seat_number);
 		}
-		if (n) {
-			char text[16];
-			snprintf(text, sizeof(text), "%d", n);
-			log_info("holds expired", "count", text);
-		}
-	}
+	log_set_request_id(NULL);
 	free(rows);
 	outbox_relay(w, 50, NULL);
 	if (ticks++ % 60 == 0)

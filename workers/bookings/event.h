@@ -13,13 +13,14 @@
 #define BOOKING_CONFIRM_SUFFIX  "/confirm"
 
 /* Queue, for each row of from, the confirmation of booking_id by
- * payment_id (SQL expressions), as event event_id (SQL text). */
-#define BOOKING_CONFIRM_EVENT_SQL(event_id, booking_id, payment_id, from)                          \
+ * payment_id (SQL expressions), as event event_id (SQL text), under
+ * request_id (SQL text: the payment's request). */
+#define BOOKING_CONFIRM_EVENT_SQL(event_id, booking_id, payment_id, request_id, from)              \
 	OUTBOX_INSERT_SELECT(event_id, "'" BOOKING_PEER "'",                                       \
 	                     "'/internal/bookings/' || " booking_id " || '" BOOKING_CONFIRM_SUFFIX \
 	                     "'",                                                                  \
 	                     "json_build_object('" BOOKING_CONFIRM_PAYMENT "', " payment_id        \
 	                     ", 'event_id', " event_id ")",                                        \
-	                     from)
+	                     request_id, from)
 
 #endif

@@ -164,7 +164,8 @@ enum store_status store_booking_list(struct db *db, const struct booking_filter 
 }
 
 enum store_status store_booking_cancel(struct db *db, int64_t id, int64_t owner,
-                                       struct booking *out, char *was, size_t waslen)
+                                       const char *request_id, struct booking *out, char *was,
+                                       size_t waslen)
 {
 	enum store_status st;
 
@@ -183,12 +184,13 @@ enum store_status store_booking_cancel(struct db *db, int64_t id, int64_t owner,
 	snprintf(was, waslen, "%s", b->status);
 	snprintf(b->status, sizeof(b->status), "cancelled");
 	snprintf(b->cancelled_at, sizeof(b->cancelled_at), CREATED_AT);
+	snprintf(b->request_id, sizeof(b->request_id), "%s", request_id);
 	*out = *b;
 	return STORE_OK;
 }
 
 enum store_status store_booking_confirm(struct db *db, int64_t id, int64_t payment_id,
-                                        struct booking *out)
+                                        const char *request_id, struct booking *out)
 {
 	enum store_status st = fake_op(OP_CONFIRM);
 
@@ -201,6 +203,7 @@ enum store_status store_booking_confirm(struct db *db, int64_t id, int64_t payme
 	if (strcmp(b->status, "pending") == 0) {
 		snprintf(b->status, sizeof(b->status), "confirmed");
 		b->payment_id = payment_id;
+		snprintf(b->request_id, sizeof(b->request_id), "%s", request_id);
 	}
 	*out = *b;
 	return strcmp(b->status, "confirmed") == 0 && b->payment_id == payment_id ? STORE_OK

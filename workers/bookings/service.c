@@ -1,8 +1,10 @@
 /* service.c - what the bookings pool declares: its routes, settings,
- * peers and shared schemas, and the hold sweeper as its tick child. */
+ * peers and shared schemas, the hold sweeper as its tick child, and its
+ * outbox backlog as gauges of /metrics. */
 #include <stddef.h>
 
 #include "bookings.h"
+#include "outbox.h"
 #include "route.h"
 #include "worker.h"
 
@@ -12,7 +14,7 @@ static const struct route routes[] = {
         {"GET", "/bookings/:id", bookings_get, ROUTE_USER},
         {"GET", "/bookings/:id/status", bookings_status, ROUTE_USER},
         {"PUT", "/bookings/:id/cancel", bookings_cancel, ROUTE_USER},
-        {"GET", "/flights/:id/seats", bookings_seat_map, 0},
+        {"GET", "/flights/:id/seats", bookings_seat_map, ROUTE_ETAG},
         {"GET", "/internal/occupancy", bookings_internal_occupancy, ROUTE_SERVICE},
         {"GET", "/internal/bookings/:id", bookings_internal_get, ROUTE_SERVICE},
         {"POST", "/internal/bookings/:id/confirm", bookings_internal_confirm, ROUTE_SERVICE},
@@ -61,4 +63,5 @@ const struct service bookings_service = {
         .schemas = schemas,
         .tick = bookings_tick,
         .tick_ms = 1000,
+        .gauges = outbox_gauges,
 };

@@ -30,7 +30,8 @@
 	"coalesce(payment_id, 0), " \
 	ISO("created_at") ", " \
 	"coalesce(" ISO("cancelled_at") ", ''), " \
-	"coalesce(lock_token, '')"
+	"coalesce(lock_token, ''), " \
+	"coalesce(request_id, '')"
 /* clang-format on */
 
 /* The facts of a notification about a booking row of cte, as display
@@ -62,7 +63,8 @@
 /* The "hold expired" e-mail of each expired row of cte. */
 #define HOLD_EXPIRED_EVENT(cte) \
 	NOTIFICATION_EVENT_SQL("'hold-expired-' || " cte ".id", "hold_expired", \
-	                       cte ".user_id", cte ".id", HOLD_EXPIRED_DATA(cte), cte)
+	                       cte ".user_id", cte ".id", HOLD_EXPIRED_DATA(cte), \
+	                       cte ".request_id", cte)
 /* clang-format on */
 
 /* Booking references: no 0/O or 1/I, so they can be read over the phone. */
@@ -97,6 +99,7 @@ static void read_row(const PGresult *res, int row, void *out)
 	DB_NEXT_TEXT(&c, b->created_at);
 	DB_NEXT_TEXT(&c, b->cancelled_at);
 	DB_NEXT_TEXT(&c, b->lock_token);
+	DB_NEXT_TEXT(&c, b->request_id);
 }
 
 static enum store_status one(PGresult *res, struct booking *out)
@@ -159,17 +162,18 @@ static PGresult *insert_row(struct db *db, const char *ref, const struct booking
 	return db_query(db,
 		"INSERT INTO bookings (reference, user_id, flight_id, seat_number, total_cents, "
 		"                      hold_expires_at, lock_token, "
-		"                      flight_number, origin, destination, departure_time) "
+		"                      flight_number, origin, destination, departure_time, "
+		"                      request_id) "
 		"VALUES ($1, $2, $3, $4, $5, "
 		"        now() + make_interval(secs => $6::int), $7, "
-		"        $8, $9, $10, NULLIF($11, '')::timestamptz) "
+		"        $8, $9, $10, NULLIF($11, '')::timestamptz, NULLIF($12, '')) "
 		"ON CONFLICT (flight_id, seat_number) WHERE status IN ('pending', 'confirmed') "
 		"DO NOTHING "
 		"RETURNING " BOOKING_COLUMNS,
 		DB_TEXT(ref), DB_INT(b->user_id), DB_INT(b->flight_id), DB_TEXT(b->seat_number),
 		DB_INT(b->total_cents), DB_INT(hold_seconds), DB_TEXT(b->lock_token),
 		DB_TEXT(b->flight_number), DB_TEXT(b->origin), DB_TEXT(b->destination),
-		DB_TEXT(b->departure_time));
+		DB_TEXT(b->departure_time), DB_TEXT(b->request_id));
 	/* clang-format on */
 }
 
@@ -260,8 +264,9 @@ enum store_status store_booking_list(struct db *db, const struct booking_filter 
 
 /* ---- changes and the events they announce ---- */
 
-/* Cancel $1 (of owner $2, NULL = any) if live; its previous status, the
- * e-mail and, when it was paid for, the refund request. */
+/* Cancel $1 (of owner $2, NULL = any) if live, as request $3; its
+ * previous status, the e-mail and, when it was paid for, the refund
+ * request. */
 /* clang-format off */
 static const char cancel_sql[] =
 	"WITH old AS ("
@@ -270,20 +275,24 @@ static const char cancel_sql[] =
 	"    AND (status = 'confirmed' OR (status = 'pending' AND hold_expires_at > now())) "
 	"  FOR UPDATE), "
 	"c AS ("
-	"  UPDATE bookings b SET status = 'cancelled', cancelled_at = now(), updated_at = now() "
+	"  UPDATE bookings b SET status = 'cancelled', cancelled_at = now(), updated_at = now(), "
+	"                        request_id = NULLIF($3, '') "
 	"  FROM old WHERE b.id = old.id "
 	"  RETURNING b.*, old.was), "
 	"paid AS (SELECT * FROM c WHERE was = 'confirmed'), "
 	"n AS (" NOTIFICATION_EVENT_SQL("'booking-cancelled-' || c.id", "booking_cancellation",
-	                                "c.user_id", "c.id", CANCELLATION_DATA("c"), "c") "), "
-	"r AS (" PAYMENT_REFUND_EVENT_SQL("'refund-booking-' || paid.id", "paid.id", "paid") ") "
+	                                "c.user_id", "c.id", CANCELLATION_DATA("c"), "c.request_id",
+	                                "c") "), "
+	"r AS (" PAYMENT_REFUND_EVENT_SQL("'refund-booking-' || paid.id", "paid.id",
+	                                  "paid.request_id", "paid") ") "
 	"SELECT was FROM c";
 /* clang-format on */
 
 enum store_status store_booking_cancel(struct db *db, int64_t id, int64_t owner,
-                                       struct booking *out, char *was, size_t waslen)
+                                       const char *request_id, struct booking *out, char *was,
+                                       size_t waslen)
 {
-	PGresult *res = db_query(db, cancel_sql, DB_INT(id), DB_ID(owner));
+	PGresult *res = db_query(db, cancel_sql, DB_INT(id), DB_ID(owner), DB_TEXT(request_id));
 
 	if (res == NULL)
 		return STORE_ERROR;
@@ -297,22 +306,26 @@ enum store_status store_booking_cancel(struct db *db, int64_t id, int64_t owner,
 	return done ? STORE_OK : STORE_CONFLICT;
 }
 
-/* Confirm $1 by payment $2 if its hold is live, with the e-mail. */
+/* Confirm $1 by payment $2 if its hold is live, as request $3, with the e-mail. */
 /* clang-format off */
 static const char confirm_sql[] =
 	"WITH c AS ("
-	"  UPDATE bookings SET status = 'confirmed', payment_id = $2, updated_at = now() "
+	"  UPDATE bookings SET status = 'confirmed', payment_id = $2, updated_at = now(), "
+	"                      request_id = NULLIF($3, '') "
 	"  WHERE id = $1 AND status = 'pending' AND hold_expires_at > now() "
 	"  RETURNING *), "
 	"n AS (" NOTIFICATION_EVENT_SQL("'booking-confirmed-' || c.id", "booking_confirmation",
-	                                "c.user_id", "c.id", CONFIRMATION_DATA("c"), "c") ") "
+	                                "c.user_id", "c.id", CONFIRMATION_DATA("c"), "c.request_id",
+	                                "c") ") "
 	"SELECT " BOOKING_COLUMNS " FROM c";
 /* clang-format on */
 
 enum store_status store_booking_confirm(struct db *db, int64_t id, int64_t payment_id,
-                                        struct booking *out)
+                                        const char *request_id, struct booking *out)
 {
-	enum store_status st = one(db_query(db, confirm_sql, DB_INT(id), DB_INT(payment_id)), out);
+	enum store_status st =
+	        one(db_query(db, confirm_sql, DB_INT(id), DB_INT(payment_id), DB_TEXT(request_id)),
+	            out);
 
 	if (st != STORE_NOT_FOUND)
 		return st;

@@ -29,6 +29,7 @@ struct booking {
 	char origin[4];
 	char destination[4];
 	char departure_time[24];
+	char request_id[72]; /* of the request that last changed it; "" = unknown */
 };
 
 enum create_result {
@@ -58,15 +59,18 @@ struct booking_filter {
 enum store_status store_booking_list(struct db *db, const struct booking_filter *f,
                                      struct booking **out, int *n, int64_t *total);
 
-/* Cancel a pending (unexpired) or confirmed booking of owner (0 = any).
+/* Cancel a pending (unexpired) or confirmed booking of owner (0 = any),
+ * as request request_id (its events carry it).
  * STORE_OK with out (and *was = its previous status), STORE_NOT_FOUND,
  * STORE_CONFLICT (already cancelled or expired; out holds it), STORE_ERROR. */
 enum store_status store_booking_cancel(struct db *db, int64_t id, int64_t owner,
-                                       struct booking *out, char *was, size_t waslen);
-/* Confirm a pending, unexpired booking with payment_id. Confirming again
+                                       const char *request_id, struct booking *out, char *was,
+                                       size_t waslen);
+/* Confirm a pending, unexpired booking with payment_id, as request
+ * request_id (the payment's; its e-mail carries it). Confirming again
  * with the same payment is STORE_OK. STORE_CONFLICT: out holds its status. */
 enum store_status store_booking_confirm(struct db *db, int64_t id, int64_t payment_id,
-                                        struct booking *out);
+                                        const char *request_id, struct booking *out);
 
 /* Live seats (held or booked) of a flight: *seats is a malloc'd array of
  * *n bookings (seat_number and status filled). */

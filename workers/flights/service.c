@@ -4,11 +4,12 @@
 
 #include "worker.h"
 
-/* /flights/search before /flights/:id, which would capture "search". */
+/* /flights/search before /flights/:id, which would capture "search".
+ * The public reads carry an ETag: browsers and apps revalidate them cheaply. */
 static const struct route routes[] = {
-        {"GET", "/flights", flights_list, 0},
-        {"GET", "/flights/search", flights_search, 0},
-        {"GET", "/flights/:id", flights_get, 0},
+        {"GET", "/flights", flights_list, ROUTE_ETAG},
+        {"GET", "/flights/search", flights_search, ROUTE_ETAG},
+        {"GET", "/flights/:id", flights_get, ROUTE_ETAG},
         {"POST", "/flights", flights_create, ROUTE_ADMIN},
         {"PUT", "/flights/:id", flights_update, ROUTE_ADMIN},
         {"DELETE", "/flights/:id", flights_delete, ROUTE_ADMIN},

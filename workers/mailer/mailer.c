@@ -142,7 +142,8 @@ static enum lookup recipient_fetch(struct worker *w, const struct mail_job *j, s
 
 	snprintf(path, sizeof(path), "/internal/users/%" PRId64, j->user_id);
 	snprintf(request_id, sizeof(request_id), "mail-%" PRId64, j->id);
-	if (peer_call(w, "users", "GET", path, request_id, NULL, &resp) < 0) {
+	if (peer_call(w, "users", "GET", path, *j->request_id ? j->request_id : request_id, NULL,
+	              &resp) < 0) {
 		snprintf(err, errlen, "users service unavailable");
 	} else if (resp.status == 404 && user_unknown(&resp)) {
 		snprintf(err, errlen, "user not found");
@@ -240,8 +241,7 @@ static int send_one(struct worker *w, const struct mail_job *j, const struct rec
 	return rc;
 }
 
-/* Send one claimed row and record the outcome: 0, or -1 to stop. */
-static int deliver(struct worker *w, const struct mail_job *j, long long claimed)
+static int deliver_one(struct worker *w, const struct mail_job *j, long long claimed)
 {
 	struct recipient to;
 	char err[ERROR_MAX] = "";
@@ -253,6 +253,16 @@ static int deliver(struct worker *w, const struct mail_job *j, long long claimed
 	if (found != LOOKUP_OK)
 		return mark_unsent(w, j, err, found == LOOKUP_GONE);
 	return send_one(w, j, &to, claimed);
+}
+
+/* Send one claimed row and record the outcome, logging under the id of
+ * the request that queued it: 0, or -1 to stop. */
+static int deliver(struct worker *w, const struct mail_job *j, long long claimed)
+{
+	log_set_request_id(j->request_id);
+	int rc = deliver_one(w, j, claimed);
+	log_set_request_id(NULL);
+	return rc;
 }
 
 /* Claim one batch and work through it: the number claimed, or -1. Rows

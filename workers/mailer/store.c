@@ -29,6 +29,7 @@ static void read_job(const PGresult *res, int row, void *out)
 	DB_NEXT_TEXT(&c, j->type);
 	DB_NEXT_TEXT(&c, j->message);
 	j->attempts = (int)db_next_int(&c);
+	DB_NEXT_TEXT(&c, j->request_id);
 }
 
 static int by_id(const void *a, const void *b)
@@ -50,7 +51,8 @@ enum store_status store_claim(struct db *db, int limit, int lease_seconds, struc
 		"             WHERE status = 'queued' AND next_attempt_at <= now() "
 		"               AND (lease_until IS NULL OR lease_until < now()) "
 		"             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-		"RETURNING id, user_id, coalesce(booking_id, 0), type, message, attempts",
+		"RETURNING id, user_id, coalesce(booking_id, 0), type, message, attempts, "
+		"          coalesce(request_id, '')",
 		DB_INT(limit), DB_INT(lease_seconds));
 	/* clang-format on */
 	enum store_status st = db_all(res, read_job, sizeof(**out), &rows, n);

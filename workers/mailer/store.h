@@ -19,7 +19,8 @@ struct mail_job {
 	int64_t booking_id; /* 0 = none */
 	char type[24];
 	char message[STORE_TEXT_MAX + 1];
-	int attempts; /* including this one */
+	int attempts;        /* including this one */
+	char request_id[72]; /* of the request that queued it; "" = unknown */
 };
 
 /* Claim up to limit queued rows that are due and not leased: lease them

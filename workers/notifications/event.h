@@ -21,12 +21,13 @@
 /* Queue, for each row of from, the notification of type (a bare word)
  * for user_id and booking_id (SQL expressions), event_id (an SQL text
  * expression, unique per event), data a json_build_object(...) of the
- * type's keys. */
-#define NOTIFICATION_EVENT_SQL(event_id, type, user_id, booking_id, data, from)                    \
+ * type's keys, under request_id (SQL text: the request the change is
+ * part of; the notification and its mail keep it). */
+#define NOTIFICATION_EVENT_SQL(event_id, type, user_id, booking_id, data, request_id, from)        \
 	OUTBOX_INSERT_SELECT(event_id, "'" NOTIFICATION_PEER "'", "'" NOTIFICATION_PATH "'",       \
 	                     "json_build_object('event_id', " event_id ", 'type', '" type          \
 	                     "', 'user_id', " user_id ", 'booking_id', " booking_id                \
 	                     ", 'data', " data ")",                                                \
-	                     from)
+	                     request_id, from)
 
 #endif

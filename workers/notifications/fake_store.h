@@ -14,6 +14,8 @@
 #define FAKE_FIRST_ID 100
 /* created_at of every notification store_notification_create adds. */
 #define FAKE_NOW "2026-12-01T09:00:00Z"
+/* The age store_mail_backlog gives the oldest queued notification. */
+#define FAKE_OLDEST_SECONDS 42.5
 
 /* Empty the table, forget failures and calls; the next id
  * is FAKE_FIRST_ID. */
@@ -26,6 +28,6 @@ const struct notification *fake_notification(int64_t id);
 /* The event key notification id was stored under ("" when none). */
 const char *fake_event_key(int64_t id);
 /* fake_store_fail, fake_store_fail_next and fake_store_calls (fake_ops.h)
- * name the store functions "create", "get" and "list". */
+ * name the store functions "create", "get", "list" and "backlog". */
 
 #endif

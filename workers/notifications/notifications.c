@@ -213,6 +213,7 @@ static void create(struct req *r, const struct notification_input *in)
 	n.booking_id = in->booking_id;
 	snprintf(n.type, sizeof(n.type), "%s", types[in->type]);
 	snprintf(n.message, sizeof(n.message), "%s", in->message);
+	snprintf(n.request_id, sizeof(n.request_id), "%s", r->request_id);
 	enum store_status st = store_notification_create(
 	        r->w->db, &n, in->event_id ? in->event_key : NULL, &out, &created);
 	if (reply_unless_ok(r, st, NOT_FOUND, NULL) < 0)
@@ -264,4 +265,17 @@ void notifications_get(struct req *r)
 	enum store_status st = store_notification_get(r->w->db, id, req_owner(r), &n);
 	if (reply_unless_ok(r, st, NOT_FOUND, NULL) == 0)
 		reply_json(r, 200, notification_json(&n));
+}
+
+int notifications_gauges(struct worker *w, struct buf *out)
+{
+	int64_t queued;
+	double oldest;
+
+	if (store_mail_backlog(w->db, &queued, &oldest) != STORE_OK)
+		return -1;
+	metrics_gauge(out, "mail_queued", "notifications queued for the mailer", (double)queued);
+	metrics_gauge(out, "mail_oldest_queued_seconds",
+	              "age of the oldest queued notification (0: none)", oldest);
+	return 0;
 }

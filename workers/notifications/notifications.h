@@ -6,8 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct buf;
 struct req;
 struct service;
+struct worker;
 
 #define NOTIFICATIONS_MESSAGE_MAX  2000
 #define NOTIFICATIONS_EVENT_ID_MAX 128
@@ -17,6 +19,10 @@ struct service;
 void notifications_create(struct req *r);
 void notifications_list(struct req *r);
 void notifications_get(struct req *r);
+/* The gauges of /metrics (service.h): the mail queue (mail_queued,
+ * mail_oldest_queued_seconds), measured here rather than by the mailer so
+ * that they keep growing while the mailer is down. */
+int notifications_gauges(struct worker *w, struct buf *out);
 
 /* 1 when type is one of the six notification types, else 0. */
 int notifications_type_valid(const char *type);

@@ -1,5 +1,6 @@
-/* service.c - what the notifications pool declares: its routes.
- * Delivery is the mailer pool's tick child. */
+/* service.c - what the notifications pool declares: its routes and the
+ * mail queue as gauges of /metrics. Delivery is the mailer pool's tick
+ * child. */
 #include "notifications.h"
 #include "route.h"
 #include "worker.h"
@@ -15,4 +16,5 @@ const struct service notifications_service = {
         .name = "notifications",
         .health_name = "notification-service",
         .routes = routes,
+        .gauges = notifications_gauges,
 };

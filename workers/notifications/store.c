@@ -49,12 +49,12 @@ enum store_status store_notification_create(struct db *db, const struct notifica
 	*created = 0;
 	/* clang-format off */
 	PGresult *res = db_query(db,
-		"INSERT INTO notifications (user_id, booking_id, type, message, event_id) "
-		"VALUES ($1, $2, $3, $4, $5) "
+		"INSERT INTO notifications (user_id, booking_id, type, message, event_id, request_id) "
+		"VALUES ($1, $2, $3, $4, $5, nullif($6, '')) "
 		"ON CONFLICT (event_id) DO NOTHING "
 		"RETURNING " COLUMNS ", pg_notify('mail_queued', id::text)",
 		DB_INT(n->user_id), DB_ID(n->booking_id), DB_TEXT(n->type), DB_TEXT(n->message),
-		DB_TEXT(event_key));
+		DB_TEXT(event_key), DB_TEXT(n->request_id));
 	/* clang-format on */
 	enum store_status st = db_one(res, read_row, out);
 	if (st == STORE_OK)
@@ -101,4 +101,21 @@ enum store_status store_notification_list(struct db *db, const struct notificati
 
 	*out = rows;
 	return st;
+}
+
+enum store_status store_mail_backlog(struct db *db, int64_t *queued, double *oldest_seconds)
+{
+	/* the partial index notifications_due holds exactly these rows */
+	PGresult *res = db_exec(db,
+	                        "SELECT count(*), coalesce(extract(epoch FROM "
+	                        "now() - min(created_at)), 0)::float8 "
+	                        "FROM notifications WHERE status = 'queued'",
+	                        0, NULL);
+
+	if (res == NULL)
+		return STORE_ERROR;
+	*queued = db_int(res, 0, 0);
+	*oldest_seconds = strtod(PQgetvalue(res, 0, 1), NULL);
+	PQclear(res);
+	return STORE_OK;
 }

@@ -19,7 +19,8 @@ struct notification {
 	char message[NOTIFICATIONS_MESSAGE_MAX + 1];
 	char status[8];
 	char created_at[24];
-	char sent_at[24]; /* "" = not sent */
+	char sent_at[24];    /* "" = not sent */
+	char request_id[72]; /* create only: the request that queued it ("" = none) */
 };
 
 /* Insert n (user_id, booking_id, type, message) as queued and NOTIFY
@@ -43,5 +44,10 @@ struct notification_filter {
  * free), *n of them, *total matching. STORE_OK or STORE_ERROR. */
 enum store_status store_notification_list(struct db *db, const struct notification_filter *f,
                                           struct notification **out, int *n, int64_t *total);
+
+/* The mail queue, for /metrics: *queued notifications (due, leased or
+ * waiting for a retry) and the age in seconds of the oldest (0 when
+ * none). STORE_OK or STORE_ERROR. */
+enum store_status store_mail_backlog(struct db *db, int64_t *queued, double *oldest_seconds);
 
 #endif

@@ -4,7 +4,8 @@
  * anyone; a service may send the facts (data) of a system notification
  * and gets the message rendered from the templates, or still a message
  * (events already queued in outboxes); lists and reads are the caller's
- * own. Users: admin 1, alice 7, bob 8. */
+ * own; /metrics has the mail queue's gauges. Users: admin 1, alice 7,
+ * bob 8. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -334,6 +335,30 @@ static void get_not_found(void **state)
 	harness_expect_error(503, "Database unavailable");
 }
 
+/* The mail queue is read at scrape time: queued rows only; a store that
+ * fails costs the gauges, not the scrape. */
+static void metrics_gauges(void **state)
+{
+	(void)state;
+	harness_call(&w, "GET", "/metrics", NULL, NULL);
+	assert_int_equal(res->status, 200);
+	assert_non_null(strstr(res->body, "# TYPE mail_queued gauge\nmail_queued 2\n"));
+	assert_non_null(strstr(res->body, "\nmail_oldest_queued_seconds 42.5\n"));
+	assert_non_null(strstr(res->body, "\nmetrics_gauges_ok 1\n"));
+
+	fake_store_reset();
+	seed(1, 7, "custom", "sent");
+	harness_call(&w, "GET", "/metrics", NULL, NULL);
+	assert_non_null(strstr(res->body, "\nmail_queued 0\n"));
+	assert_non_null(strstr(res->body, "\nmail_oldest_queued_seconds 0\n"));
+
+	fake_store_fail("backlog", STORE_ERROR);
+	harness_call(&w, "GET", "/metrics", NULL, NULL);
+	assert_int_equal(res->status, 200);
+	assert_null(strstr(res->body, "mail_queued"));
+	assert_non_null(strstr(res->body, "\nmetrics_gauges_ok 0\n"));
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, reset, harness_done)
 
 int main(void)
@@ -343,7 +368,7 @@ int main(void)
 	        TEST(create_invalid),        TEST(create_db_down),       TEST(service_renders_data),
 	        TEST(service_sends_message), TEST(service_data_refused), TEST(list_own),
 	        TEST(list_filters),          TEST(list_refused),         TEST(get_own),
-	        TEST(get_not_found),
+	        TEST(get_not_found),         TEST(metrics_gauges),
 	};
 	return cmocka_run_group_tests(tests, start, stop);
 }

@@ -13,11 +13,12 @@
 #define PAYMENT_REFUND_BOOKING "booking_id"
 
 /* Queue, for each row of from, the refund of booking_id (SQL
- * expression) as event event_id (SQL text). */
-#define PAYMENT_REFUND_EVENT_SQL(event_id, booking_id, from)                                       \
+ * expression) as event event_id (SQL text), under request_id (SQL text:
+ * the request that cancelled the booking). */
+#define PAYMENT_REFUND_EVENT_SQL(event_id, booking_id, request_id, from)                           \
 	OUTBOX_INSERT_SELECT(event_id, "'" PAYMENT_PEER "'", "'" PAYMENT_REFUND_PATH "'",          \
 	                     "json_build_object('" PAYMENT_REFUND_BOOKING "', " booking_id         \
 	                     ", 'event_id', " event_id ")",                                        \
-	                     from)
+	                     request_id, from)
 
 #endif

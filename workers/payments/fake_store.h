@@ -15,6 +15,8 @@
 /* created_at of every payment store_payment_create adds; the time of
  * every change. */
 #define FAKE_NOW "2026-12-01T09:00:00Z"
+/* The age store_payment_backlog gives the oldest pending payment. */
+#define FAKE_OLDEST_SECONDS 42.5
 
 /* Empty the tables, forget failures and calls; the next id
  * is FAKE_FIRST_ID. */
@@ -25,8 +27,8 @@ void fake_payment_put(const struct payment *p);
 const struct payment *fake_payment(int64_t id);
 /* fake_store_fail, fake_store_fail_next and fake_store_calls (fake_ops.h)
  * name the store functions "create", "get", "list",
- * "claim", "settle", "refunded", "succeeded_for", "gateway_charge" and
- * "gateway_refund". */
+ * "claim", "settle", "refunded", "succeeded_for", "gateway_charge",
+ * "gateway_refund" and "backlog". */
 /* 1 when the ledger holds a charge under key, refunded or not. */
 int fake_gateway_charged(const char *key, int *refunded);
 

@@ -256,6 +256,7 @@ static void charge_later(struct req *r, struct pay_input *in)
 	snprintf(p.payment_method, sizeof(p.payment_method), "%s", methods[in->method]);
 	snprintf(p.card_last4, sizeof(p.card_last4), "%s", in->card + strlen(in->card) - 4);
 	snprintf(p.card_brand, sizeof(p.card_brand), "%s", payments_card_brand(in->card));
+	snprintf(p.request_id, sizeof(p.request_id), "%s", r->request_id);
 	if (gateway_tokenize(r->w, in->card, p.gateway_token, sizeof(p.gateway_token)) < 0) {
 		reply_error(r, 503, "Payment gateway unavailable");
 		return;
@@ -426,19 +427,23 @@ void payments_internal_refund(struct req *r)
 
 /* ---- background: charge, then tell bookings ---- */
 
+/* Charge one claimed payment, logging under the id of the request that
+ * made it (its events carry that id on). */
 static void process(struct worker *w, const struct payment *p)
 {
 	struct payment out;
 	char key[40];
 
+	log_set_request_id(p->request_id);
 	snprintf(key, sizeof(key), "payment-%" PRId64, p->id);
 	enum gateway_outcome g = gateway_charge(w, p->gateway_token, p->amount_cents, key);
 	if (g == GATEWAY_UNAVAILABLE)
-		return; /* the lease runs out and it is claimed again */
-	if (store_payment_settle(w->db, p, g == GATEWAY_APPROVED, &out) == STORE_OK) {
+		log_warn("payment gateway unavailable; retrying later", "payment", key);
+	else if (store_payment_settle(w->db, p, g == GATEWAY_APPROVED, &out) == STORE_OK) {
 		count(w, out.status);
 		log_info("payment processed", "payment", key, "status", out.status);
 	}
+	log_set_request_id(NULL);
 }
 
 /* The booking could not take the payment (its hold ended, it was
@@ -476,4 +481,19 @@ void payments_tick(struct worker *w)
 	outbox_relay(w, 50, judge);
 	if (ticks++ % 300 == 0)
 		idem_prune(w->db);
+}
+
+int payments_gauges(struct worker *w, struct buf *out)
+{
+	int64_t pending;
+	double oldest;
+
+	/* measured here, not in the tick child: a processor that hangs
+	 * shows as a payment growing old */
+	if (store_payment_backlog(w->db, &pending, &oldest) != STORE_OK)
+		return -1;
+	metrics_gauge(out, "payments_pending", "payments waiting to be charged", (double)pending);
+	metrics_gauge(out, "payments_oldest_pending_seconds",
+	              "age of the oldest pending payment (0: none)", oldest);
+	return outbox_gauges(w, out);
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+struct buf;
 struct req;
 struct worker;
 struct service;
@@ -22,6 +23,9 @@ void payments_internal_refund(struct req *r);
 
 /* The tick child: charge claimed payments, relay the outbox. */
 void payments_tick(struct worker *w);
+/* The gauges of /metrics (service.h): the processing backlog
+ * (payments_pending, payments_oldest_pending_seconds) and the outbox's. */
+int payments_gauges(struct worker *w, struct buf *out);
 
 /* Copy the digits of s (spaces and dashes allowed between them) into out
  * (size >= 20): 0 when that is 12-19 digits passing the Luhn check, -1

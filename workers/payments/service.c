@@ -1,6 +1,6 @@
 /* service.c - what the payments pool declares: its routes, settings,
- * peers and shared schemas, and the payment processor and outbox relay
- * as its tick child. */
+ * peers and shared schemas, the payment processor and outbox relay as
+ * its tick child, and their backlogs as gauges of /metrics. */
 #include <stddef.h>
 
 #include "payments.h"
@@ -49,4 +49,5 @@ const struct service payments_service = {
         .schemas = schemas,
         .tick = payments_tick,
         .tick_ms = 200,
+        .gauges = payments_gauges,
 };

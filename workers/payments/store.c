@@ -21,7 +21,8 @@
 	"gateway_token, status, coalesce(failure_reason, '') AS failure_reason, " \
 	ISO("created_at") " AS created_at, " \
 	"coalesce(" ISO("processed_at") ", '') AS processed_at, " \
-	"coalesce(" ISO("refunded_at") ", '') AS refunded_at"
+	"coalesce(" ISO("refunded_at") ", '') AS refunded_at, " \
+	"coalesce(request_id, '') AS request_id"
 /* clang-format on */
 
 static void read_row(const PGresult *res, int row, void *out)
@@ -43,6 +44,7 @@ static void read_row(const PGresult *res, int row, void *out)
 	DB_NEXT_TEXT(&c, p->created_at);
 	DB_NEXT_TEXT(&c, p->processed_at);
 	DB_NEXT_TEXT(&c, p->refunded_at);
+	DB_NEXT_TEXT(&c, p->request_id);
 }
 
 static enum store_status one(PGresult *res, struct payment *out)
@@ -55,13 +57,13 @@ enum store_status store_payment_create(struct db *db, const struct payment *p, s
 	/* clang-format off */
 	PGresult *res = db_query(db,
 		"INSERT INTO payments (booking_id, user_id, amount_cents, payment_method,"
-		"                      card_last4, card_brand, gateway_token) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7) "
+		"                      card_last4, card_brand, gateway_token, request_id) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, '')) "
 		"ON CONFLICT (booking_id) WHERE status IN ('pending', 'succeeded') DO NOTHING "
 		"RETURNING " PAYMENT_COLUMNS,
 		DB_INT(p->booking_id), DB_INT(p->user_id), DB_INT(p->amount_cents),
 		DB_TEXT(p->payment_method), DB_TEXT(p->card_last4), DB_TEXT(p->card_brand),
-		DB_TEXT(p->gateway_token));
+		DB_TEXT(p->gateway_token), DB_TEXT(p->request_id));
 	/* clang-format on */
 	enum store_status st = one(res, out);
 
@@ -126,6 +128,23 @@ enum store_status store_payment_claim(struct db *db, int limit, struct payment *
 	return st;
 }
 
+enum store_status store_payment_backlog(struct db *db, int64_t *pending, double *oldest_seconds)
+{
+	/* the partial index payments_pending holds exactly these rows */
+	PGresult *res = db_exec(db,
+	                        "SELECT count(*), coalesce(extract(epoch FROM "
+	                        "now() - min(created_at)), 0)::float8 "
+	                        "FROM payments WHERE status = 'pending'",
+	                        0, NULL);
+
+	if (res == NULL)
+		return STORE_ERROR;
+	*pending = db_int(res, 0, 0);
+	*oldest_seconds = strtod(PQgetvalue(res, 0, 1), NULL);
+	PQclear(res);
+	return STORE_OK;
+}
+
 /* A declined payment: failed, and the payment_failed notification. */
 /* clang-format off */
 static const char declined_sql[] =
@@ -140,7 +159,7 @@ static const char declined_sql[] =
 		"json_build_object("
 		"  'booking', s.booking_id::text, "
 		"  'amount', to_char(s.amount_cents / 100.0, 'FM9999999990.00'))",
-		"s") ") "
+		"s.request_id", "s") ") "
 	"SELECT " PAYMENT_COLUMNS " FROM s";
 
 /* An approved payment: succeeded, and the request that bookings confirm. */
@@ -151,7 +170,7 @@ static const char approved_sql[] =
 	"  WHERE id = $1 AND status = 'pending' "
 	"  RETURNING *), "
 	"o AS (" BOOKING_CONFIRM_EVENT_SQL(
-		"'" STORE_CONFIRM_EVENT "' || s.id", "s.booking_id", "s.id", "s") ") "
+		"'" STORE_CONFIRM_EVENT "' || s.id", "s.booking_id", "s.id", "s.request_id", "s") ") "
 	"SELECT " PAYMENT_COLUMNS " FROM s";
 /* clang-format on */
 

@@ -30,6 +30,7 @@ struct payment {
 	char created_at[24];
 	char processed_at[24]; /* "" = not yet */
 	char refunded_at[24];  /* "" = not refunded */
+	char request_id[72];   /* of the request that made it; "" = unknown */
 };
 
 /* Insert p as pending. STORE_CONFLICT when the booking already has a
@@ -45,6 +46,10 @@ enum store_status store_payment_list(struct db *db, int64_t owner, int64_t booki
 
 /* Claim up to limit pending payments for processing (lease 30 s). */
 enum store_status store_payment_claim(struct db *db, int limit, struct payment **out, int *n);
+/* The processing backlog, for /metrics: *pending payments (claimed or
+ * not) and the age in seconds of the oldest (0 when none). STORE_OK or
+ * STORE_ERROR. */
+enum store_status store_payment_backlog(struct db *db, int64_t *pending, double *oldest_seconds);
 /* Record the gateway's answer and, in the same transaction, its event:
  * approved -> succeeded + ask bookings to confirm; declined -> failed +
  * a payment_failed notification. STORE_NOT_FOUND when no longer pending. */

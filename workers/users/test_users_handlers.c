@@ -225,6 +225,48 @@ static void token_refused(void **state)
 	harness_expect_error(503, "Database unavailable");
 }
 
+/* POST /token as Swagger UI's Authorize (OAuth2 password flow) sends it:
+ * grant_type and an empty scope beside the credentials (%20 for spaces),
+ * and a client id in the body or as HTTP Basic when the user gives one.
+ * The extra fields and the Basic header are ignored, not refused. */
+static void login_oauth2(const char *form, const char *authorization)
+{
+	char length[48], auth[128];
+
+	snprintf(length, sizeof(length), "CONTENT_LENGTH=%zu", strlen(form));
+	snprintf(auth, sizeof(auth), "HTTP_AUTHORIZATION=%s", authorization);
+	const char *const params[] = {"REQUEST_METHOD=POST",
+	                              "DOCUMENT_URI=/token",
+	                              "QUERY_STRING=",
+	                              "CONTENT_TYPE=application/x-www-form-urlencoded",
+	                              "HTTP_ACCEPT=application/json, text/plain, */*",
+	                              "HTTP_X_REQUESTED_WITH=XMLHttpRequest",
+	                              length,
+	                              auth,
+	                              NULL};
+	harness_call_run(&w, params, form, strlen(form));
+}
+
+static void token_oauth2_password_flow(void **state)
+{
+	(void)state;
+	login_oauth2("grant_type=password&username=alice&password=correct%20horse&scope=", "");
+	expect_token(5, "alice", 0);
+	login_oauth2("grant_type=password&username=root&password=correct%20horse&scope=read%20write"
+	             "&client_id=docs",
+	             "");
+	expect_token(1, "root", 1);
+	/* client id "docs", no secret: Basic base64("docs:") */
+	login_oauth2("grant_type=password&username=alice&password=correct%20horse&scope=",
+	             "Basic ZG9jczo=");
+	expect_token(5, "alice", 0);
+	login_oauth2("grant_type=password&username=alice&password=wrong&scope=", "Basic ZG9jczo=");
+	expect_unauthorized("Incorrect username or password");
+	login_oauth2("grant_type=password&username=&password=&scope=", "");
+	assert_non_null(harness_invalid("username", "missing"));
+	assert_non_null(harness_invalid("password", "missing"));
+}
+
 /* With Redis down failures are not counted: no lock-out (logged). */
 static void token_limit_fails_open(void **state)
 {
@@ -286,6 +328,11 @@ static void get_refused(void **state)
 	harness_expect_error(403, "Not enough permissions");
 	harness_call(&w, "GET", "/internal/users/1", admin, NULL);
 	harness_expect_error(403, "Not enough permissions");
+	/* a wrong service key is a 401 that names a scheme, like every 401 */
+	const char *const wrong_key[] = {"REQUEST_METHOD=GET", "DOCUMENT_URI=/internal/users/1",
+	                                 "QUERY_STRING=", "HTTP_X_SERVICE_KEY=not-the-key", NULL};
+	harness_call_run(&w, wrong_key, NULL, 0);
+	expect_unauthorized("Invalid service credential");
 	fake_store_fail("by_id", STORE_ERROR);
 	harness_call(&w, "GET", "/users/5", admin, NULL);
 	harness_expect_error(503, "Database unavailable");
@@ -324,6 +371,7 @@ int main(void)
 	        TEST(register_db_down),
 	        TEST(token),
 	        TEST(token_refused),
+	        TEST(token_oauth2_password_flow),
 	        TEST(token_limit_fails_open),
 	        TEST(me),
 	        TEST(me_no_longer_valid),
