@@ -48,6 +48,10 @@ def service_url(name):
 
 
 GATEWAY = "http://%s:%d" % (HOST, GATEWAY_PORT)
+# The browser origin the test stack allows (stack.sh sets CORS_ORIGINS);
+# set here too, so a pool restarted by a test (component) keeps it.
+CORS_ORIGIN = "https://app.flightops.test"
+os.environ.setdefault("CORS_ORIGINS", CORS_ORIGIN)
 USERS = service_url("users")
 
 USER_KEYS = {"id", "email", "username", "full_name", "role", "is_active", "created_at"}

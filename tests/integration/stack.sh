@@ -8,6 +8,9 @@ fo=$FO_ROOT/flightops
 
 case ${1-} in
 up)
+	# The pools allow one browser origin (a declared setting, passed from
+	# this environment); fo.py names the same one.
+	export CORS_ORIGINS=${CORS_ORIGINS:-https://app.flightops.test}
 	# Stop whatever an earlier run left (by its pid files), then start afresh
 	# with the sample data, as `./flightops up` would.
 	"$fo" clean

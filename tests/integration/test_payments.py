@@ -12,6 +12,7 @@ Every test makes its own flights, bookings and (where it matters) users.
 Waits are bounded (PAYMENT_WAIT); nothing asserts on timing.
 """
 
+import json
 import os
 import signal
 import threading
@@ -704,6 +705,78 @@ class ZCardNumbersNeverKeptTest(PaymentsBase, unittest.TestCase):
                               for n in needles if n in data]
         self.assertEqual(found, [], "card numbers kept")
         self.assertEqual(unsettled, [], "payments never processed")
+
+
+def log_lines(pool, request_id):
+    """The JSON log lines of pool (its log and the rotated copy) that carry
+    request_id."""
+    out = []
+    for name in (pool + ".log.1", pool + ".log"):
+        path = os.path.join(fo.VAR, "log", name)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    if request_id not in line:
+                        continue
+                    try:
+                        o = json.loads(line)
+                    except ValueError:
+                        continue
+                    if o.get("request_id") == request_id:
+                        out.append(o)
+        except FileNotFoundError:
+            pass
+    return out
+
+
+class RequestIdTest(PaymentsBase, unittest.TestCase):
+    """The id of the request that made a payment follows it through the
+    background: the processor (payments tick), its outbox delivery, the
+    bookings confirm it causes, the notification that queues and the
+    mailer that sends it all log under it."""
+
+    BASE = fo.PAYMENTS
+    BOOKINGS_BASE = fo.BOOKINGS
+    FLIGHTS_BASE = fo.FLIGHTS
+
+    def wait_line(self, pool, request_id, match, what):
+        def found():
+            return [o for o in log_lines(pool, request_id) if match(o)]
+        try:
+            return fo.wait_for(found, FOLLOW_UP_WAIT, 0.25, what)
+        except AssertionError:
+            self.fail("%s: no line of %s.log under request id %s; its lines: %r"
+                      % (what, pool, request_id, log_lines(pool, request_id)))
+
+    def test_request_id_through_the_payment_flow(self):
+        rid = "trace-" + fo.unique("rid").replace("_", "-")
+        b = self.booking()
+        r = self.pay(b, headers={"X-Request-ID": rid})
+        self.assertJSON(r, 202)
+        self.assertEqual(r.headers.get("X-Request-ID"), rid)
+        self.assertEqual(self.settled(r.body)["status"], "succeeded")
+        fo.wait_booking(self.alice_token, b["id"], "confirmed", FOLLOW_UP_WAIT, self.BOOKINGS_BASE)
+        n = fo.wait_notification(self.alice_token, b["id"], "booking_confirmation",
+                                 FOLLOW_UP_WAIT)
+        fo.wait_mail(n["id"], self.alice["email"], FOLLOW_UP_WAIT)
+
+        key = "payment-%d" % r.body["id"]
+        self.wait_line("payments", rid, lambda o: o.get("msg") == "request"
+                       and o.get("method") == "POST" and o.get("route") == "/payments",
+                       "the POST itself")
+        self.wait_line("payments", rid, lambda o: o.get("msg") == "payment processed"
+                       and o.get("payment") == key, "the processor")
+        self.wait_line("payments", rid, lambda o: o.get("msg") == "outbox event delivered"
+                       and o.get("path", "").endswith("/confirm"), "the confirm delivery")
+        self.wait_line("bookings", rid, lambda o: o.get("msg") == "request"
+                       and o.get("route") == "/internal/bookings/:id/confirm"
+                       and o.get("status") == "200", "the bookings confirm")
+        self.wait_line("bookings", rid, lambda o: o.get("msg") == "outbox event delivered"
+                       and o.get("path") == "/notifications", "the notification delivery")
+        self.wait_line("notifications", rid, lambda o: o.get("msg") == "request"
+                       and o.get("route") == "/notifications", "the notification")
+        self.wait_line("mailer", rid, lambda o: o.get("msg") == "mail sent"
+                       and o.get("id") == str(n["id"]), "the mailer")
 
 
 if __name__ == "__main__":
