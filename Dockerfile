@@ -6,7 +6,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
 		build-essential cmake pkg-config libfcgi-dev libpq-dev libhiredis-dev \
-		libjson-c-dev libjwt-dev libcrypt-dev libcurl4-openssl-dev \
+		libjson-c-dev libjwt-dev libcrypt-dev libcurl4-openssl-dev nodejs npm \
 	&& rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -14,6 +14,8 @@ COPY . .
 RUN rm -rf build* var \
 	&& cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DFLIGHTOPS_TESTS=OFF \
 	&& cmake --build /build -j "$(nproc)"
+# The static files (openapi.json, /docs: Swagger UI from npm, pinned by
+# web/docs/package-lock.json) are rendered with the config.
 # Pools listen on TCP port 9000 of their own container (under Swarm a
 # volume is per node, so a unix socket could not be shared with nginx):
 # the gateway's upstreams are <service>:9000, resolved when nginx starts.
