@@ -272,6 +272,18 @@ enum store_status db_page(PGresult *res, db_row_fn read, size_t size, void **out
 	return db_all(res, read, size, out, n);
 }
 
+enum store_status db_backlog(PGresult *res, int64_t *count, double *oldest_seconds)
+{
+	if (res == NULL || PQntuples(res) != 1) {
+		PQclear(res);
+		return STORE_ERROR;
+	}
+	*count = db_int(res, 0, 0);
+	*oldest_seconds = strtod(PQgetvalue(res, 0, 1), NULL);
+	PQclear(res);
+	return STORE_OK;
+}
+
 static int is_migration(const struct dirent *e)
 {
 	size_t n = strlen(e->d_name);

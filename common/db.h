@@ -100,6 +100,14 @@ enum store_status db_all(PGresult *res, db_row_fn read, size_t size, void **out,
 enum store_status db_page(PGresult *res, db_row_fn read, size_t size, void **out, int *n,
                           int64_t *total);
 
+/* A backlog: how many rows of from_where ("table WHERE condition", a
+ * constant) and the age in seconds of the oldest by created_at (0: none).
+ * Read with db_backlog: STORE_OK or STORE_ERROR; clears res. */
+#define DB_BACKLOG_SQL(from_where)                                                                 \
+	"SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 "       \
+	"FROM " from_where
+enum store_status db_backlog(PGresult *res, int64_t *count, double *oldest_seconds);
+
 /* Apply sql/<service>/NNN_*.sql files not yet in schema_migrations, in
  * name order, each in its own transaction, under an advisory lock.
  * Returns the number applied, or -1 (logged). */

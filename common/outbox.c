@@ -142,21 +142,15 @@ int outbox_relay(struct worker *w, int limit, outbox_judge judge)
 int outbox_gauges(struct worker *w, struct buf *out)
 {
 	/* the partial index outbox_due holds exactly these rows */
-	PGresult *res = db_exec(w->db,
-	                        "SELECT count(*), coalesce(extract(epoch FROM "
-	                        "now() - min(created_at)), 0)::float8 "
-	                        "FROM outbox WHERE delivered_at IS NULL",
-	                        0, NULL);
+	PGresult *res =
+	        db_exec(w->db, DB_BACKLOG_SQL("outbox WHERE delivered_at IS NULL"), 0, NULL);
+	int64_t count;
+	double oldest;
 
-	if (res == NULL || PQntuples(res) != 1) {
-		PQclear(res);
+	if (db_backlog(res, &count, &oldest) != STORE_OK)
 		return -1;
-	}
-	metrics_gauge(out, "outbox_undelivered", "outbox events not yet delivered",
-	              (double)db_int(res, 0, 0));
+	metrics_gauge(out, "outbox_undelivered", "outbox events not yet delivered", (double)count);
 	metrics_gauge(out, "outbox_oldest_undelivered_seconds",
-	              "age of the oldest undelivered outbox event (0: none)",
-	              strtod(PQgetvalue(res, 0, 1), NULL));
-	PQclear(res);
+	              "age of the oldest undelivered outbox event (0: none)", oldest);
 	return 0;
 }

@@ -106,16 +106,8 @@ enum store_status store_notification_list(struct db *db, const struct notificati
 enum store_status store_mail_backlog(struct db *db, int64_t *queued, double *oldest_seconds)
 {
 	/* the partial index notifications_due holds exactly these rows */
-	PGresult *res = db_exec(db,
-	                        "SELECT count(*), coalesce(extract(epoch FROM "
-	                        "now() - min(created_at)), 0)::float8 "
-	                        "FROM notifications WHERE status = 'queued'",
-	                        0, NULL);
+	PGresult *res =
+	        db_exec(db, DB_BACKLOG_SQL("notifications WHERE status = 'queued'"), 0, NULL);
 
-	if (res == NULL)
-		return STORE_ERROR;
-	*queued = db_int(res, 0, 0);
-	*oldest_seconds = strtod(PQgetvalue(res, 0, 1), NULL);
-	PQclear(res);
-	return STORE_OK;
+	return db_backlog(res, queued, oldest_seconds);
 }

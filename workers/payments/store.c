@@ -131,18 +131,9 @@ enum store_status store_payment_claim(struct db *db, int limit, struct payment *
 enum store_status store_payment_backlog(struct db *db, int64_t *pending, double *oldest_seconds)
 {
 	/* the partial index payments_pending holds exactly these rows */
-	PGresult *res = db_exec(db,
-	                        "SELECT count(*), coalesce(extract(epoch FROM "
-	                        "now() - min(created_at)), 0)::float8 "
-	                        "FROM payments WHERE status = 'pending'",
-	                        0, NULL);
+	PGresult *res = db_exec(db, DB_BACKLOG_SQL("payments WHERE status = 'pending'"), 0, NULL);
 
-	if (res == NULL)
-		return STORE_ERROR;
-	*pending = db_int(res, 0, 0);
-	*oldest_seconds = strtod(PQgetvalue(res, 0, 1), NULL);
-	PQclear(res);
-	return STORE_OK;
+	return db_backlog(res, pending, oldest_seconds);
 }
 
 /* A declined payment: failed, and the payment_failed notification. */
