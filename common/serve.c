@@ -304,12 +304,26 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* The method as a metrics label: a standard one, else "other", so a client
+ * that invents method names cannot fill the pool's finite series slots
+ * (the log line keeps the real method). */
+static const char *method_label(const char *method)
+{
+	static const char *const known[] = {"GET",    "HEAD",    "POST",  "PUT",
+	                                    "DELETE", "OPTIONS", "PATCH", NULL};
+
+	for (int i = 0; known[i]; i++)
+		if (strcmp(method, known[i]) == 0)
+			return known[i];
+	return "other";
+}
+
 static void account(struct req *r, double secs)
 {
 	const char *route = r->match.route ? r->match.route->pattern : "unmatched";
 	char status[8], ms[32];
 
-	metrics_http(r->w->metrics, r->method, route, r->status, secs);
+	metrics_http(r->w->metrics, method_label(r->method), route, r->status, secs);
 	snprintf(status, sizeof(status), "%d", r->status);
 	snprintf(ms, sizeof(ms), "%.3f", secs * 1000);
 	log_write(r->status >= 500 ? LOG_LVL_WARN : LOG_LVL_INFO, "request", "method", r->method,

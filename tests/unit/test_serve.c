@@ -508,6 +508,19 @@ static void test_metrics_endpoint(void **state)
 	/* the route label is the pattern, never the raw path */
 	assert_null(strstr(res.body, "route=\"/items/3\""));
 	harness_response_free(&res);
+
+	/* an invented method is counted as "other": no series of its own */
+	uint64_t other = metrics_get(w.metrics, "http_requests_total",
+	                             "method=\"other\",route=\"unmatched\",status=\"405\"");
+	serve("SECPROBEA", "/items/3", NULL, NULL, 0, &res);
+	assert_int_equal(res.status, 405);
+	harness_response_free(&res);
+	assert_int_equal(metrics_get(w.metrics, "http_requests_total",
+	                             "method=\"other\",route=\"unmatched\",status=\"405\""),
+	                 other + 1);
+	get_checked("/metrics", NULL, 200, &res);
+	assert_null(strstr(res.body, "SECPROBEA"));
+	harness_response_free(&res);
 }
 
 /* A service's gauges hook: one gauge, then the answer the test asks for. */
