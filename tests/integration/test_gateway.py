@@ -154,6 +154,43 @@ class GatewayTest(unittest.TestCase):
 
     # ------------------------------------------------------------ health, metrics
 
+    def token_flood(self, port, path, source, n=300, workers=16):
+        """n quick POSTs of a malformed form (422 from the pool, no hashing)
+        to path on nginx's port from the loopback address source: the
+        (status, body) of each."""
+        import concurrent.futures
+        import http.client
+
+        def one(_):
+            c = http.client.HTTPConnection(fo.HOST, port, timeout=fo.TIMEOUT,
+                                           source_address=(source, 0))
+            try:
+                c.request("POST", path, body="username=x",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+                r = c.getresponse()
+                return r.status, r.read()
+            finally:
+                c.close()
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(one, range(n)))
+
+    def test_token_limited_per_address_with_or_without_slash(self):
+        # Each from an address of its own (127.0.0.0/8 is all loopback), so
+        # other tests' logins from 127.0.0.1 are not limited by this flood.
+        # The users port sends every path to the pool, whose router takes
+        # /token/ as /token: the limit must too (the gateway 404s /token/).
+        users_port = fo.service_port("users")
+        for port, path, source in ((fo.GATEWAY_PORT, "/token", "127.0.0.41"),
+                                   (users_port, "/token/", "127.0.0.42"),
+                                   (users_port, "//token//", "127.0.0.43")):
+            with self.subTest(port=port, path=path):
+                got = self.token_flood(port, path, source)
+                statuses = sorted({s for s, _ in got})
+                self.assertIn(429, statuses, "%s was never limited: %s" % (path, statuses))
+                limited = [b for s, b in got if s == 429]
+                self.assertEqual(json.loads(limited[0]), {"detail": "Too many requests"})
+                self.assertTrue(set(statuses) <= {422, 429}, statuses)
+
     def test_users_health_on_gateway(self):
         r = fo.get(fo.GATEWAY + "/users/health")
         self.assertJSON(r, 200, {"status": "healthy", "service": "user-service",
