@@ -1,12 +1,18 @@
-/* idem.c - the Idempotency-Key store and the wrapper that uses it. A row
- * is claimed by INSERT ... ON CONFLICT before the handler runs, so two
- * concurrent requests with one key never both run; a claim whose request
- * died (no answer after 60 s) or that aged out (24 h) is taken over. */
+/* idem.c - the Idempotency-Key store and the wrapper that uses it. The
+ * request running a key holds a session advisory lock on it for as long
+ * as it runs, so two concurrent requests with one key never both run; the
+ * lock dies with the request's database session, so a claim left without
+ * an answer by a request that died (its child killed, its connection
+ * lost) is taken over at once by the next retry, and a claim that aged
+ * out (24 h) too. A handler whose change commits records the answer in
+ * that same transaction (idem_record), so a committed change can never
+ * be left without its answer. */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
 #include "field.h"
@@ -31,26 +37,59 @@ void idem_prune(struct db *db)
 	        0, NULL));
 }
 
-static enum idem_result begin(struct db *db, int64_t user_id, const char *key, const char *hash,
-                              int *status, char **body)
+/* The advisory lock of (user, key): one bigint from both. */
+#define KEY_LOCK "hashtextextended('idem:' || $1::bigint || ':' || $2::text, 0)"
+
+/* Take the key's session lock, waiting at most LOCK_WAIT_MS (a killed
+ * request's session takes a moment to end; a live one's answer may be
+ * ready by then): 1 ours, 0 another live request holds it, -1 error. */
+#define LOCK_WAIT_MS 300
+static int lock_key(struct db *db, int64_t user_id, const char *key)
 {
-	/* a new key, or one whose first run died long ago or aged out */
+	struct timespec pause = {0, 25 * 1000000L};
+
+	for (int waited = 0;; waited += 25) {
+		PGresult *res = db_query(db, "SELECT pg_try_advisory_lock(" KEY_LOCK ")",
+		                         DB_INT(user_id), DB_TEXT(key));
+		if (res == NULL)
+			return -1;
+		int ours = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+		if (ours || waited >= LOCK_WAIT_MS)
+			return ours;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* Let go of the key: every session lock, since a worker serves one
+ * request at a time and a lock taken twice (try_lock is reentrant) must
+ * not outlive its request. */
+static void unlock_key(struct db *db)
+{
+	PQclear(db_exec(db, "SELECT pg_advisory_unlock_all()", 0, NULL));
+}
+
+/* With the key's lock held (locked) or not, claim it or read what it holds. */
+static enum idem_result begin(struct db *db, int64_t user_id, const char *key, const char *hash,
+                              int locked, int *status, char **body)
+{
+	/* a new key, or (only while we hold its lock, so its first run is not
+	 * running anywhere) one whose first run died unanswered, or aged out */
 	/* clang-format off */
-	PGresult *res = db_query(db,
+	PGresult *res = !locked ? NULL : db_query(db,
 		"INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
 		"ON CONFLICT (user_id, key) DO UPDATE "
 		"  SET request_hash = EXCLUDED.request_hash, status = NULL, body = NULL, "
 		"      created_at = now() "
 		"  WHERE idempotency_keys.created_at < now() - interval '24 hours' "
 		"     OR (idempotency_keys.status IS NULL "
-		"         AND idempotency_keys.created_at < now() - interval '60 seconds' "
 		"         AND idempotency_keys.request_hash = EXCLUDED.request_hash) "
 		"RETURNING 1",
 		DB_INT(user_id), DB_TEXT(key), DB_TEXT(hash));
 	/* clang-format on */
-	if (res == NULL)
+	if (locked && res == NULL)
 		return IDEM_ERROR;
-	int fresh = PQntuples(res) > 0;
+	int fresh = res && PQntuples(res) > 0;
 	PQclear(res);
 	if (fresh)
 		return IDEM_NEW;
@@ -58,6 +97,11 @@ static enum idem_result begin(struct db *db, int64_t user_id, const char *key, c
 	               "SELECT request_hash, status, body FROM idempotency_keys "
 	               "WHERE user_id = $1 AND key = $2",
 	               DB_INT(user_id), DB_TEXT(key));
+	if (res && PQntuples(res) == 0 && !locked) {
+		/* the running request has not written its claim yet */
+		PQclear(res);
+		return IDEM_IN_FLIGHT;
+	}
 	if (res == NULL || PQntuples(res) == 0) {
 		PQclear(res);
 		return IDEM_ERROR;
@@ -75,16 +119,46 @@ static enum idem_result begin(struct db *db, int64_t user_id, const char *key, c
 	return r;
 }
 
+/* After fn: keep its answer, unless fn already recorded one in its own
+ * transaction (that one committed with the change and wins). */
 static void finish(struct db *db, int64_t user_id, const char *key, int status, const char *body)
 {
 	if (status >= 500)
-		PQclear(db_query(db, "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+		PQclear(db_query(db,
+		                 "DELETE FROM idempotency_keys "
+		                 "WHERE user_id = $1 AND key = $2 AND status IS NULL",
 		                 DB_INT(user_id), DB_TEXT(key)));
 	else
 		PQclear(db_query(db,
 		                 "UPDATE idempotency_keys SET status = $3, body = $4 "
-		                 "WHERE user_id = $1 AND key = $2",
+		                 "WHERE user_id = $1 AND key = $2 AND status IS NULL",
 		                 DB_INT(user_id), DB_TEXT(key), DB_INT(status), DB_TEXT(body)));
+}
+
+/* The hash of the request idem_run is running (workers serve one request
+ * at a time), for idem_record. */
+static const char *running_hash;
+
+int idem_record(struct db *db, const struct req *r, int status, const char *body)
+{
+	if (*r->idempotency_key == '\0' || running_hash == NULL)
+		return 0;
+	/* an upsert: the claim may have been taken from under a request that
+	 * lost its connection; the change committing here owns the key */
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"INSERT INTO idempotency_keys (user_id, key, request_hash, status, body) "
+		"VALUES ($1, $2, $3, $4, $5) "
+		"ON CONFLICT (user_id, key) DO UPDATE "
+		"  SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, "
+		"      body = EXCLUDED.body",
+		DB_INT(r->user.uid), DB_TEXT(r->idempotency_key), DB_TEXT(running_hash),
+		DB_INT(status), DB_TEXT(body));
+	/* clang-format on */
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
 }
 
 void idem_hash(const void *data, size_t len, char *out, size_t outlen)
@@ -134,9 +208,16 @@ void idem_run(struct req *r, const char *hash, void (*fn)(struct req *r))
 		key_invalid(r);
 		return;
 	}
-	switch (begin(db, uid, r->idempotency_key, hash, &status, &body)) {
+	int locked = lock_key(db, uid, r->idempotency_key);
+	if (locked < 0) {
+		reply_error(r, 503, REPLY_DB_DOWN);
+		return;
+	}
+	switch (begin(db, uid, r->idempotency_key, hash, locked, &status, &body)) {
 	case IDEM_NEW:
+		running_hash = hash;
 		fn(r);
+		running_hash = NULL;
 		finish(db, uid, r->idempotency_key, r->status ? r->status : 500, buf_str(&r->out));
 		break;
 	case IDEM_REPLAY:
@@ -152,5 +233,7 @@ void idem_run(struct req *r, const char *hash, void (*fn)(struct req *r))
 	default:
 		reply_error(r, 503, REPLY_DB_DOWN);
 	}
+	if (locked)
+		unlock_key(db);
 	free(body);
 }

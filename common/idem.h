@@ -17,6 +17,11 @@ struct req;
  * hash names the request (idem_hash of its body, or of the fields that
  * matter when the body holds a secret). */
 void idem_run(struct req *r, const char *hash, void (*fn)(struct req *r));
+/* From inside fn's own transaction: record status and body as the answer
+ * of r's key (nothing when r has none), so the answer commits or rolls
+ * back with the change it reports and a retry after any crash finds it.
+ * 0, or -1 (then roll back). */
+int idem_record(struct db *db, const struct req *r, int status, const char *body);
 /* Hex FNV-1a-style hash (its start value is kept as first deployed, so
  * stored hashes stay valid) of data plus its length, into out (>= 40 bytes). Not a
  * secret-safe digest: never feed it a card number. */

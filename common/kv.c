@@ -351,3 +351,101 @@ int kv_set_replace(struct kv *k, const char *key, const char *const *members, in
 	}
 	return rc;
 }
+
+int kv_mget(struct kv *k, const char *const *keys, int n, char **out)
+{
+	const char **argv = xcalloc((size_t)n + 1, sizeof(*argv));
+	int rc = -1;
+
+	for (int i = 0; i < n; i++)
+		out[i] = NULL;
+	if (ready(k) < 0) {
+		free(argv);
+		return -1;
+	}
+	argv[0] = "MGET";
+	for (int i = 0; i < n; i++)
+		argv[i + 1] = keys[i];
+	redisReply *r = redisCommandArgv(k->c, n + 1, argv, NULL);
+	free(argv);
+	if (r == NULL) {
+		log_warn("redis command failed", "error", k->c->errstr);
+		drop(k);
+		return -1;
+	}
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n) {
+		for (int i = 0; i < n; i++)
+			if (r->element[i]->type == REDIS_REPLY_STRING)
+				out[i] = xstrdup(r->element[i]->str);
+		rc = 0;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+int kv_lock(struct kv *k, const char *key, const char *owner, long long ms)
+{
+	static const char script[] =
+	        "if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end "
+	        "local left = redis.call('PTTL', KEYS[1]) "
+	        "if left == -1 or left > tonumber(ARGV[2]) then "
+	        "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end "
+	        "return 0";
+	long long n;
+
+	if (integer_reply(command(k, "EVAL %s 1 %s %s %lld", script, key, owner, ms), &n) < 0)
+		return -1;
+	if (n == 2)
+		log_warn("lock overruled", "key", key, "reason", "it outlived any request");
+	return n > 0 ? 1 : 0;
+}
+
+int kv_run_id(struct kv *k, char *out, size_t outlen)
+{
+	redisReply *r = command(k, "INFO server");
+	int rc = -1;
+
+	if (r && r->type == REDIS_REPLY_STRING) {
+		const char *p = strstr(r->str, "run_id:");
+		if (p) {
+			p += 7;
+			size_t len = strcspn(p, "\r\n");
+			if (len > 0 && len < outlen) {
+				memcpy(out, p, len);
+				out[len] = '\0';
+				rc = 0;
+			}
+		}
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+int kv_del_match(struct kv *k, const char *pattern, long long *n)
+{
+	char cursor[32] = "0";
+
+	*n = 0;
+	/* bounded: a keyspace this loop cannot walk in 1000 pages is not ours */
+	for (int page = 0; page < 1000; page++) {
+		redisReply *r = command(k, "SCAN %s MATCH %s COUNT 500", cursor, pattern);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(r);
+			return -1;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		redisReply *keys = r->element[1];
+		for (size_t i = 0; i < keys->elements; i++) {
+			long long d;
+			if (keys->element[i]->type == REDIS_REPLY_STRING &&
+			    integer_reply(command(k, "DEL %s", keys->element[i]->str), &d) == 0)
+				*n += d;
+		}
+		freeReplyObject(r);
+		if (strcmp(cursor, "0") == 0)
+			return 0;
+	}
+	return 0;
+}

@@ -52,6 +52,19 @@ int kv_srem(struct kv *k, const char *key, const char *member);
 int kv_sadd_existing(struct kv *k, const char *key, const char *member);
 /* SCARD of n keys in one round trip: 0 with out[i] (0 when absent), or -1. */
 int kv_scard_many(struct kv *k, const char *const *keys, int n, long long *out);
+/* MGET of n keys in one round trip: 0 with out[i] (malloc'd, NULL when
+ * the key is absent or not a string), or -1 on error (out all NULL). */
+int kv_mget(struct kv *k, const char *const *keys, int n, char **out);
+/* A short lock: SET key owner PX ms NX, except that a lock which would
+ * outlive ms (longer expiry or none: no holder of this lock set it) is
+ * overruled and taken. 1 taken, 0 held by another, -1 error. */
+int kv_lock(struct kv *k, const char *key, const char *owner, long long ms);
+/* The server's run_id (INFO server), which changes whenever Redis
+ * restarts: 0 with out (size >= 48), or -1. */
+int kv_run_id(struct kv *k, char *out, size_t outlen);
+/* DEL every key matching pattern (SCAN, so Redis never blocks on it):
+ * 0 with *n deleted, or -1. */
+int kv_del_match(struct kv *k, const char *pattern, long long *n);
 /* Replace set key with members (plus expiry ttl seconds when > 0), in one
  * MULTI/EXEC so readers never see it half-built: 0 or -1. */
 int kv_set_replace(struct kv *k, const char *key, const char *const *members, int n, int ttl);

@@ -670,7 +670,9 @@ class BookingsPortTest(BookingsChecks, unittest.TestCase):
             self.booked(self.bob_token, f["id"], "1B")
             r = self.call("GET", "%s/internal/bookings/%d" % (self.BASE, b["id"]),
                           headers=fo.service_headers())
-            self.assertJSON(r, 200, b)
+            # the booking, plus whether its flight has left (payments
+            # refuses to charge for one that has)
+            self.assertJSON(r, 200, dict(b, flight_departed=False))
             r = self.call("GET", "%s/internal/occupancy?flight_ids=%d,%d"
                           % (self.BASE, f["id"], g["id"]), headers=fo.service_headers())
             self.assertJSON(r, 200, {str(f["id"]): 2, str(g["id"]): 0})

@@ -1,10 +1,13 @@
 /* test_idem.c - idem.h against a real PostgreSQL (tests/unit/pg.sh): a
  * request without a key just runs; the first answer under a key is kept
  * and replayed to repeats with the same hash (other hash: 422; first
- * still running: 409); two requests claiming one key at once run once; a
- * claim whose request died is taken over after 60 s; 5xx answers are not
- * kept; bad keys are 422; old keys are pruned; no database is 503. The
- * requests are built by hand (req_init), as serve.c would. */
+ * still running, i.e. its session holds the key's advisory lock: 409);
+ * two requests claiming one key at once run once; a claim whose request
+ * died (no session holds its lock) is taken over at once; an answer
+ * recorded in the handler's own transaction (idem_record) is the one
+ * replayed, and rolls back with it; 5xx answers are not kept; bad keys
+ * are 422; old keys are pruned; no database is 503. The requests are
+ * built by hand (req_init), as serve.c would. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -97,7 +100,8 @@ static int64_t count_keys(void)
 	return harness_pg_count(w.db, "SELECT count(*) FROM idempotency_keys");
 }
 
-/* A claim as a request still running (or one that died) leaves it. */
+/* A claim as a request leaves it (running when a session holds its lock,
+ * see hold_key; dead when none does). */
 static void insert_claim(int64_t uid, const char *key, const char *hash)
 {
 	/* clang-format off */
@@ -107,6 +111,36 @@ static void insert_claim(int64_t uid, const char *key, const char *hash)
 		DB_INT(uid), DB_TEXT(key), DB_TEXT(hash));
 	/* clang-format on */
 	assert_int_equal(db_do(res), STORE_OK);
+}
+
+/* A second session holding the advisory lock of (uid, key), as the
+ * request running it would (db_free it to let go, as its death would). */
+static struct db *hold_key(int64_t uid, const char *key)
+{
+	struct db *db = harness_pg_connect(url_file, 3000, NULL);
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"SELECT pg_advisory_lock(hashtextextended('idem:' || $1::bigint || ':' || $2::text, 0))",
+		DB_INT(uid), DB_TEXT(key));
+	/* clang-format on */
+	assert_int_equal(db_do(res), STORE_OK);
+	return db;
+}
+
+/* Close a hold_key session and wait (at most 5 s) until its server
+ * process is gone and its lock with it, as after a request's death. */
+static void let_go(struct db *db)
+{
+	struct timespec pause = {0, 10 * 1000000L};
+
+	db_free(db);
+	for (int i = 0; i < 500; i++) {
+		if (harness_pg_count(
+		            w.db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == 0)
+			return;
+		nanosleep(&pause, NULL);
+	}
+	fail_msg("a closed session kept its advisory lock");
 }
 
 /* Move every key's created_at back by seconds. */
@@ -201,14 +235,15 @@ static void test_in_flight_409(void **state)
 {
 	(void)state;
 	struct req r;
+	struct db *running = hold_key(5, "key-1");
 	insert_claim(5, "key-1", "h1");
 	call(&r, 5, "key-1", "h1");
 	assert_int_equal(runs, 0);
 	assert_int_equal(r.status, 409);
 	assert_non_null(strstr(buf_str(&r.out), "still being processed"));
 	req_release(&r);
-	/* 59 s is not long enough to give up on it */
-	age_keys(59);
+	/* however old, a claim whose request still runs is not given up */
+	age_keys(3600);
 	call(&r, 5, "key-1", "h1");
 	assert_int_equal(r.status, 409);
 	req_release(&r);
@@ -217,16 +252,23 @@ static void test_in_flight_409(void **state)
 	assert_int_equal(r.status, 422);
 	req_release(&r);
 	assert_int_equal(runs, 0);
+	/* running before its claim is even written: still 409 */
+	struct db *other = hold_key(5, "key-2");
+	call(&r, 5, "key-2", "h1");
+	assert_int_equal(r.status, 409);
+	req_release(&r);
+	db_free(other);
+	db_free(running);
 }
 
-/* A claim whose request died (no answer after 60 s) is taken over by a
- * repeat of that request, not by another one. */
+/* A claim whose request died (its session, and so its lock, is gone) is
+ * taken over at once by a repeat of that request, not by another one. */
 static void test_stale_claim_taken_over(void **state)
 {
 	(void)state;
 	struct req r;
+	let_go(hold_key(5, "key-1")); /* the request ran, then died */
 	insert_claim(5, "key-1", "h1");
-	age_keys(61);
 	call(&r, 5, "key-1", "h2");
 	assert_int_equal(r.status, 422);
 	req_release(&r);
@@ -443,7 +485,10 @@ static void test_concurrent_claims_run_once(void **state)
 			race_child(fds[i][1]);
 		close(fds[i][1]);
 	}
-	wait_for_lock_waiters(2);
+	/* one child has the key's advisory lock and waits on the row; the
+	 * other finds the lock taken and answers 409 at once (or, later, the
+	 * replay) */
+	wait_for_lock_waiters(1);
 	assert_int_equal(db_run(holder, "ROLLBACK"), 0);
 	for (int i = 0; i < 2; i++) {
 		int st;
@@ -463,6 +508,71 @@ static void test_concurrent_claims_run_once(void **state)
 	assert_int_equal(count_keys(), 1);
 }
 
+/* ---- the answer recorded in the handler's own transaction ---- */
+
+static int record_rollback; /* h_in_tx rolls its transaction back */
+
+/* A handler whose change and answer commit together (like a booking). */
+static void h_in_tx(struct req *r)
+{
+	static const char body[] = "{\"id\": 42, \"from\": \"tx\"}";
+
+	runs++;
+	assert_int_equal(db_run(r->w->db, "BEGIN"), 0);
+	assert_int_equal(idem_record(r->w->db, r, 201, body), 0);
+	assert_int_equal(db_run(r->w->db, record_rollback ? "ROLLBACK" : "COMMIT"), 0);
+	if (record_rollback) {
+		reply_raw(r, 503, "application/json", "{}", 2);
+		return;
+	}
+	/* what the request says after COMMIT is not what is kept: the
+	 * committed answer is */
+	reply_raw(r, 201, "application/json", body, sizeof(body) - 1);
+}
+
+static void call_tx(struct req *r, const char *key)
+{
+	req_init(r, &w);
+	r->method = "POST";
+	r->path = "/bookings";
+	r->caller = CALLER_USER;
+	r->user.uid = 5;
+	r->idempotency_key = key;
+	idem_run(r, "h1", h_in_tx);
+}
+
+static void test_recorded_in_transaction(void **state)
+{
+	(void)state;
+	struct req r;
+	record_rollback = 0;
+	call_tx(&r, "tx-1");
+	assert_int_equal(r.status, 201);
+	req_release(&r);
+	/* the answer committed with the change; a repeat replays it */
+	call(&r, 5, "tx-1", "h1");
+	assert_int_equal(runs, 1);
+	assert_true(replayed(&r));
+	assert_non_null(strstr(buf_str(&r.out), "\"from\": \"tx\""));
+	req_release(&r);
+	/* rolled back: no answer kept, the repeat runs again at once */
+	record_rollback = 1;
+	call_tx(&r, "tx-2");
+	assert_int_equal(r.status, 503);
+	req_release(&r);
+	record_rollback = 0;
+	call_tx(&r, "tx-2");
+	assert_int_equal(r.status, 201);
+	assert_int_equal(runs, 3);
+	req_release(&r);
+	/* without a key nothing is recorded */
+	req_init(&r, &w);
+	r.idempotency_key = "";
+	assert_int_equal(idem_record(w.db, &r, 201, "{}"), 0);
+	req_release(&r);
+	assert_int_equal(count_keys(), 2);
+}
+
 #define TEST(f) cmocka_unit_test_setup(f, setup)
 
 int main(int argc, char **argv)
@@ -474,6 +584,7 @@ int main(int argc, char **argv)
 	        TEST(test_other_request_422),
 	        TEST(test_in_flight_409),
 	        TEST(test_stale_claim_taken_over),
+	        TEST(test_recorded_in_transaction),
 	        TEST(test_aged_out_key_reused),
 	        TEST(test_5xx_not_kept),
 	        TEST(test_invalid_key),

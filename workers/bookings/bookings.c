@@ -1,14 +1,17 @@
 /* bookings.c - seat holds, bookings and the seat map: parse -> validate
  * -> store -> reply. PostgreSQL decides who gets a seat (store.c);
- * Redis is only the fast "no" (a lock per seat with an owner token) and
- * the live-seat sets the flights pool counts; when Redis is down every
- * path still works from PostgreSQL alone. */
+ * Redis is only the fast "no" (a lock per seat with an owner token, held
+ * for one request and a few seconds at most) and the short-lived seat
+ * counts the flights pool reads (seat_set.h); when Redis is down, stale,
+ * flushed or frozen every path still works from PostgreSQL alone
+ * (docs/ARCHITECTURE.md, "Redis never decides"). */
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "bookings.h"
 #include "event.h"
@@ -31,10 +34,14 @@
 
 #define SEAT_MAX      8
 #define OCCUPANCY_MAX 200
-#define SEATS_TTL     300 /* a rebuilt set is rebuilt again at least this often */
+/* A seat lock lives for one request: long enough to turn away the
+ * clients racing a transaction in flight, short enough that a child
+ * killed between SET and COMMIT blocks a free seat for at most this. */
+#define LOCK_MS 1000
 
 #define NOT_FOUND  "Booking not found"
 #define SEAT_TAKEN "Seat is already locked or booked"
+#define DEPARTED   "Flight has already departed"
 
 static const struct bookings_settings *settings(const struct worker *w)
 {
@@ -89,17 +96,14 @@ static void unlock_seat(struct worker *w, const struct booking *b)
 	kv_del_if(w->kv, key, b->lock_token);
 }
 
-/* Forget a seat in Redis: its lock (if ours) and its place in the set. A
- * set we could not update is dropped, to be rebuilt from PostgreSQL. */
-static void release_seat(struct worker *w, const struct booking *b)
+/* The flight's live seats changed: drop its cached count, so the next
+ * read counts in PostgreSQL (a failed DEL is healed by the count's expiry). */
+static void seats_changed(struct worker *w, int64_t flight_id)
 {
 	char key[SEAT_SET_KEY_MAX];
 
-	if (b->lock_token[0])
-		unlock_seat(w, b);
-	seat_set_key(b->flight_id, key, sizeof(key));
-	if (kv_srem(w->kv, key, b->seat_number) < 0)
-		kv_del(w->kv, key);
+	seat_set_key(flight_id, key, sizeof(key));
+	kv_del(w->kv, key);
 }
 
 static void count(struct worker *w, const char *status)
@@ -219,27 +223,63 @@ static void new_token(char *out, size_t len)
 	}
 }
 
-/* Take the Redis lock on the seat: 1 taken (or Redis down: the database
- * decides alone), 0 someone else holds it. */
+/* Take the Redis lock on the seat for this request (LOCK_MS at most):
+ * 1 taken (or Redis down: the database decides alone), 0 another request
+ * is deciding the seat right now. */
 static int lock_seat(struct worker *w, const struct booking *b)
 {
 	char key[64];
 
 	lock_key(b, key, sizeof(key));
-	int rc = kv_set(w->kv, key, b->lock_token, strlen(b->lock_token),
-	                (long long)settings(w)->hold_seconds * 1000, 1);
-	return rc != 0;
+	return kv_lock(w->kv, key, b->lock_token, LOCK_MS) != 0;
 }
 
-static void reply_created(struct req *r, struct booking *out)
-{
-	char key[SEAT_SET_KEY_MAX];
+/* Before COMMIT: the 201 the hold answers, recorded as its
+ * Idempotency-Key's answer in the same transaction (idem_record), so a
+ * committed hold can never lose its key's answer. */
+struct created_answer {
+	struct req *r;
+	char *body; /* malloc'd: the exact bytes replied */
+};
 
-	seat_set_key(out->flight_id, key, sizeof(key));
-	if (kv_sadd_existing(r->w->kv, key, out->seat_number) < 0)
-		kv_del(r->w->kv, key);
+static int record_created(struct db *db, const struct booking *out, void *ctx)
+{
+	struct created_answer *a = ctx;
+	struct json_object *o = booking_json(out);
+
+	free(a->body);
+	a->body = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return idem_record(db, a->r, 201, a->body);
+}
+
+static void reply_created(struct req *r, struct booking *out, const char *body)
+{
+	seats_changed(r->w, out->flight_id);
 	count(r->w, "pending");
-	reply_json(r, 201, booking_json(out));
+	reply_raw(r, 201, "application/json", body, strlen(body));
+}
+
+/* The key's answer was lost (it is written with the hold, so only by
+ * hand): the hold made under the key answers instead, as a replay, rather
+ * than the seat its own hold has taken. 1 replied (201 or 422), 0 none. */
+static int replayed_from_booking(struct req *r, const char *hash)
+{
+	struct booking b;
+	char was[48] = "";
+
+	if (*r->idempotency_key == '\0' ||
+	    store_booking_by_key(r->w->db, r->user.uid, r->idempotency_key, &b, was, sizeof(was)) !=
+	            STORE_OK)
+		return 0;
+	log_warn("idempotency answer rebuilt", "booking", b.reference, "source", "bookings row");
+	if (strcmp(was, hash) != 0) {
+		reply_error(r, 422, "Idempotency-Key was already used with a different request");
+		return 1;
+	}
+	reply_json(r, 201, booking_json(&b));
+	reply_header(r, "Idempotent-Replayed", "true");
+	return 1;
 }
 
 static void create(struct req *r)
@@ -248,8 +288,11 @@ static void create(struct req *r)
 	struct booking_input in;
 	struct flight f;
 	struct booking b = {0}, out;
+	char hash[48];
 
-	if (read_booking_or_reply(r, &in) < 0 || flight_or_reply(r, in.flight_id, &f) < 0)
+	idem_hash(r->body, r->body_len, hash, sizeof(hash));
+	if (read_booking_or_reply(r, &in) < 0 || replayed_from_booking(r, hash) ||
+	    flight_or_reply(r, in.flight_id, &f) < 0)
 		return;
 	if (bookings_seat_index(in.seat, f.total_seats, b.seat_number, sizeof(b.seat_number)) < 0) {
 		reply_seat_invalid(r);
@@ -257,6 +300,10 @@ static void create(struct req *r)
 	}
 	if (!f.is_active) {
 		reply_error(r, 409, "Flight is not available for booking");
+		return;
+	}
+	if (f.departure_time <= (int64_t)time(NULL)) {
+		reply_error(r, 409, DEPARTED);
 		return;
 	}
 	b.user_id = in.user_id;
@@ -268,18 +315,24 @@ static void create(struct req *r)
 	field_format_time(f.departure_time, b.departure_time, sizeof(b.departure_time));
 	new_token(b.lock_token, sizeof(b.lock_token));
 	snprintf(b.request_id, sizeof(b.request_id), "%s", r->request_id);
+	snprintf(b.idempotency_key, sizeof(b.idempotency_key), "%s", r->idempotency_key);
+	snprintf(b.request_hash, sizeof(b.request_hash), "%s", hash);
 	if (!lock_seat(r->w, &b)) {
 		count(r->w, "rejected");
 		reply_error(r, 409, SEAT_TAKEN);
 		return;
 	}
-	enum create_result rc =
-	        store_booking_create(r->w->db, &b, c->max_active_holds, c->hold_seconds, &out);
+	struct created_answer answer = {r, NULL};
+	enum create_result rc = store_booking_create(
+	        r->w->db, &b, c->max_active_holds, c->hold_seconds, record_created, &answer, &out);
+	/* the lock was only for deciding: PostgreSQL has decided */
+	unlock_seat(r->w, &b);
 	if (rc == CREATE_OK) {
-		reply_created(r, &out);
+		reply_created(r, &out, answer.body);
+		free(answer.body);
 		return;
 	}
-	unlock_seat(r->w, &b);
+	free(answer.body);
 	if (rc == CREATE_SEAT_TAKEN) {
 		count(r->w, "rejected");
 		reply_error(r, 409, SEAT_TAKEN);
@@ -370,7 +423,7 @@ void bookings_cancel(struct req *r)
 		snprintf(detail, sizeof(detail), "Booking is already %s", b.status);
 	if (reply_unless_ok(r, st, NOT_FOUND, detail) < 0)
 		return;
-	release_seat(r->w, &b);
+	seats_changed(r->w, b.flight_id);
 	count(r->w, "cancelled");
 	reply_json(r, 200, booking_json(&b));
 }
@@ -432,21 +485,22 @@ static int parse_ids(const char *text, int64_t *ids, int *n, struct buf *literal
 	return *n > 0 ? 0 : -1;
 }
 
-/* Rebuild seats:<id> from rows and return its live count. */
-static int64_t rebuild_set(struct worker *w, int64_t id, const struct booking *rows, int n)
+/* Count flight id's live seats in rows and cache the count as seats:<id>
+ * for SEAT_COUNT_TTL_MS; the count. */
+static int64_t cache_count(struct worker *w, int64_t id, const struct booking *rows, int n)
 {
-	const char **members = xcalloc((size_t)n + 1, sizeof(*members));
-	char key[SEAT_SET_KEY_MAX];
-	int m = 0;
+	char key[SEAT_SET_KEY_MAX], text[48];
+	struct timespec ts;
+	int64_t live = 0;
 
-	members[m++] = SEAT_SET_SENTINEL;
 	for (int i = 0; i < n; i++)
-		if (rows[i].flight_id == id)
-			members[m++] = rows[i].seat_number;
+		live += rows[i].flight_id == id;
 	seat_set_key(id, key, sizeof(key));
-	kv_set_replace(w->kv, key, members, m, SEATS_TTL);
-	free(members);
-	return m - 1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int len = seat_count_format(live, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, text,
+	                            sizeof(text));
+	kv_set(w->kv, key, text, (size_t)len, SEAT_COUNT_TTL_MS, 0);
+	return live;
 }
 
 void bookings_internal_occupancy(struct req *r)
@@ -477,18 +531,24 @@ void bookings_internal_occupancy(struct req *r)
 	for (int i = 0; i < n; i++) {
 		snprintf(key, sizeof(key), "%" PRId64, ids[i]);
 		json_object_object_add(
-		        o, key, json_object_new_int64(rebuild_set(r->w, ids[i], rows, nrows)));
+		        o, key, json_object_new_int64(cache_count(r->w, ids[i], rows, nrows)));
 	}
 	free(rows);
 	reply_json(r, 200, o);
 }
 
+/* The payments pool's look-up before it charges: the booking plus
+ * flight_departed, so a hold whose flight has left is refused there (409)
+ * after its owner is checked, and never paid for. */
 void bookings_internal_get(struct req *r)
 {
 	struct booking b;
 
-	if (own_booking_or_reply(r, &b) == 0)
-		reply_json(r, 200, booking_json(&b));
+	if (own_booking_or_reply(r, &b) < 0)
+		return;
+	struct json_object *o = booking_json(&b);
+	json_object_object_add(o, "flight_departed", json_object_new_boolean(b.departed));
+	reply_json(r, 200, o);
 }
 
 void bookings_internal_confirm(struct req *r)
@@ -519,6 +579,37 @@ void bookings_internal_confirm(struct req *r)
 
 /* ---- background ---- */
 
+/* Every tick: has Redis restarted (its run_id changed) or come back after
+ * being unreachable? Then the seat locks and counts it held are gone or
+ * stale; nothing depends on them for long (locks live LOCK_MS, counts
+ * SEAT_COUNT_TTL_MS), but every such repair is logged, and the counts are
+ * dropped now rather than at their expiry. */
+static void watch_redis(struct worker *w)
+{
+	static char known[48];
+	static int unreachable;
+	char now[48];
+
+	if (kv_run_id(w->kv, now, sizeof(now)) < 0) {
+		unreachable = 1;
+		return;
+	}
+	const char *reason = NULL;
+	if (known[0] && strcmp(known, now) != 0)
+		reason = "redis restarted";
+	else if (unreachable)
+		reason = "redis reachable again";
+	unreachable = 0;
+	snprintf(known, sizeof(known), "%s", now);
+	if (reason == NULL)
+		return;
+	long long dropped = 0;
+	kv_del_match(w->kv, "seats:*", &dropped);
+	char n[24];
+	snprintf(n, sizeof(n), "%lld", dropped);
+	log_warn("seat set rebuilt", "reason", reason, "counts_dropped", n, "source", "postgresql");
+}
+
 void bookings_tick(struct worker *w)
 {
 	static unsigned ticks;
@@ -529,13 +620,14 @@ void bookings_tick(struct worker *w)
 		for (int i = 0; i < n; i++) {
 			/* under the id of the request that made the hold */
 			log_set_request_id(rows[i].request_id);
-			release_seat(w, &rows[i]);
+			seats_changed(w, rows[i].flight_id);
 			count(w, "expired");
 			log_info("hold expired", "booking", rows[i].reference, "seat",
 			         rows[i].seat_number);
 		}
 	log_set_request_id(NULL);
 	free(rows);
+	watch_redis(w);
 	outbox_relay(w, 50, NULL);
 	if (ticks++ % 60 == 0)
 		idem_prune(w->db);

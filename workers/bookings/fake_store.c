@@ -93,7 +93,8 @@ static int holds_of(int64_t user_id)
 }
 
 enum create_result store_booking_create(struct db *db, const struct booking *b, int max_holds,
-                                        int hold_seconds, struct booking *out)
+                                        int hold_seconds, store_before_commit before_commit,
+                                        void *ctx, struct booking *out)
 {
 	enum store_status st;
 
@@ -112,8 +113,29 @@ enum create_result store_booking_create(struct db *db, const struct booking *b, 
 		return CREATE_TOO_MANY_HOLDS;
 	struct booking row = *b;
 	snprintf(row.status, sizeof(row.status), "pending");
-	*out = *find(fake_store_add(&row), 0);
+	struct booking *added = find(fake_store_add(&row), 0);
+	if (before_commit && before_commit(db, added, ctx) < 0) {
+		/* rolled back: the row never was */
+		count--;
+		next_id--;
+		return CREATE_ERROR;
+	}
+	*out = *added;
 	return CREATE_OK;
+}
+
+enum store_status store_booking_by_key(struct db *db, int64_t user_id, const char *key,
+                                       struct booking *out, char *hash, size_t hashlen)
+{
+	(void)db;
+	for (int i = count - 1; i >= 0; i--)
+		if (rows[i].user_id == user_id && rows[i].idempotency_key[0] &&
+		    strcmp(rows[i].idempotency_key, key) == 0) {
+			*out = rows[i];
+			snprintf(hash, hashlen, "%s", rows[i].request_hash);
+			return STORE_OK;
+		}
+	return STORE_NOT_FOUND;
 }
 
 enum store_status store_booking_get(struct db *db, int64_t id, int64_t owner, struct booking *out)

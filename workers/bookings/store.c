@@ -31,7 +31,8 @@
 	ISO("created_at") ", " \
 	"coalesce(" ISO("cancelled_at") ", ''), " \
 	"coalesce(lock_token, ''), " \
-	"coalesce(request_id, '')"
+	"coalesce(request_id, ''), " \
+	"coalesce(departure_time <= now(), false)"
 /* clang-format on */
 
 /* The facts of a notification about a booking row of cte, as display
@@ -100,6 +101,9 @@ static void read_row(const PGresult *res, int row, void *out)
 	DB_NEXT_TEXT(&c, b->cancelled_at);
 	DB_NEXT_TEXT(&c, b->lock_token);
 	DB_NEXT_TEXT(&c, b->request_id);
+	char departed[4];
+	DB_NEXT_TEXT(&c, departed);
+	b->departed = departed[0] == 't';
 }
 
 static enum store_status one(PGresult *res, struct booking *out)
@@ -163,17 +167,19 @@ static PGresult *insert_row(struct db *db, const char *ref, const struct booking
 		"INSERT INTO bookings (reference, user_id, flight_id, seat_number, total_cents, "
 		"                      hold_expires_at, lock_token, "
 		"                      flight_number, origin, destination, departure_time, "
-		"                      request_id) "
+		"                      request_id, idempotency_key, request_hash) "
 		"VALUES ($1, $2, $3, $4, $5, "
 		"        now() + make_interval(secs => $6::int), $7, "
-		"        $8, $9, $10, NULLIF($11, '')::timestamptz, NULLIF($12, '')) "
+		"        $8, $9, $10, NULLIF($11, '')::timestamptz, NULLIF($12, ''), "
+		"        NULLIF($13, ''), NULLIF($14, '')) "
 		"ON CONFLICT (flight_id, seat_number) WHERE status IN ('pending', 'confirmed') "
 		"DO NOTHING "
 		"RETURNING " BOOKING_COLUMNS,
 		DB_TEXT(ref), DB_INT(b->user_id), DB_INT(b->flight_id), DB_TEXT(b->seat_number),
 		DB_INT(b->total_cents), DB_INT(hold_seconds), DB_TEXT(b->lock_token),
 		DB_TEXT(b->flight_number), DB_TEXT(b->origin), DB_TEXT(b->destination),
-		DB_TEXT(b->departure_time), DB_TEXT(b->request_id));
+		DB_TEXT(b->departure_time), DB_TEXT(b->request_id), DB_TEXT(b->idempotency_key),
+		DB_TEXT(b->request_hash));
 	/* clang-format on */
 }
 
@@ -216,11 +222,14 @@ static enum create_result create_in_tx(struct db *db, const struct booking *b, i
 }
 
 enum create_result store_booking_create(struct db *db, const struct booking *b, int max_holds,
-                                        int hold_seconds, struct booking *out)
+                                        int hold_seconds, store_before_commit before_commit,
+                                        void *ctx, struct booking *out)
 {
 	if (db_run(db, "BEGIN") < 0)
 		return CREATE_ERROR;
 	enum create_result rc = create_in_tx(db, b, max_holds, hold_seconds, out);
+	if (rc == CREATE_OK && before_commit && before_commit(db, out, ctx) < 0)
+		rc = CREATE_ERROR;
 	if (rc != CREATE_OK || db_run(db, "COMMIT") < 0) {
 		db_run(db, "ROLLBACK");
 		return rc == CREATE_OK ? CREATE_ERROR : rc;
@@ -229,6 +238,29 @@ enum create_result store_booking_create(struct db *db, const struct booking *b, 
 }
 
 /* ---- reads ---- */
+
+enum store_status store_booking_by_key(struct db *db, int64_t user_id, const char *key,
+                                       struct booking *out, char *hash, size_t hashlen)
+{
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"SELECT " BOOKING_COLUMNS ", coalesce(request_hash, '') FROM bookings "
+		"WHERE user_id = $1 AND idempotency_key = $2 "
+		"  AND created_at > now() - interval '24 hours' "
+		"ORDER BY id DESC LIMIT 1",
+		DB_INT(user_id), DB_TEXT(key));
+	/* clang-format on */
+	if (res == NULL)
+		return STORE_ERROR;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return STORE_NOT_FOUND;
+	}
+	read_row(res, 0, out);
+	db_text(hash, hashlen, res, 0, PQnfields(res) - 1);
+	PQclear(res);
+	return STORE_OK;
+}
 
 enum store_status store_booking_get(struct db *db, int64_t id, int64_t owner, struct booking *out)
 {

@@ -30,6 +30,11 @@ struct booking {
 	char destination[4];
 	char departure_time[24];
 	char request_id[72]; /* of the request that last changed it; "" = unknown */
+	int departed;        /* its flight's departure_time has passed */
+	/* written by create only: the Idempotency-Key and request hash of the
+	 * request that made it ("" = none) */
+	char idempotency_key[256];
+	char request_hash[48];
 };
 
 enum create_result {
@@ -39,12 +44,22 @@ enum create_result {
 	CREATE_ERROR,
 };
 
+/* Called with the new row just before COMMIT, in the same transaction
+ * (to record what the hold answers): 0, or -1 to roll everything back. */
+typedef int (*store_before_commit)(struct db *db, const struct booking *out, void *ctx);
+
 /* In one transaction: expire an overdue hold on the seat, check the
  * user's live holds against max_holds, then insert b (user_id, flight_id,
  * seat_number, total_cents, lock_token) as pending for hold_seconds with
- * a fresh reference. The partial unique index decides the seat. */
+ * a fresh reference, then run before_commit (when not NULL). The partial
+ * unique index decides the seat. */
 enum create_result store_booking_create(struct db *db, const struct booking *b, int max_holds,
-                                        int hold_seconds, struct booking *out);
+                                        int hold_seconds, store_before_commit before_commit,
+                                        void *ctx, struct booking *out);
+/* The booking user_id made in the last 24 h under Idempotency-Key key
+ * (and its request hash into hash, size >= 48): STORE_OK / NOT_FOUND / ERROR. */
+enum store_status store_booking_by_key(struct db *db, int64_t user_id, const char *key,
+                                       struct booking *out, char *hash, size_t hashlen);
 /* The booking id, if owner is 0 or its user_id: STORE_OK / NOT_FOUND / ERROR. */
 enum store_status store_booking_get(struct db *db, int64_t id, int64_t owner, struct booking *out);
 

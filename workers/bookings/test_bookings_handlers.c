@@ -33,6 +33,13 @@ static const struct stub_route flights[] = {
         {"GET", "/internal/flights/4", 200, FLIGHT_JSON(4, "false"), 0},
         {"GET", "/internal/flights/5", 200, FLIGHT_JSON(5, "true"), 500},
         {"GET", "/internal/flights/6", 200, "{\"id\": 6}", 0},
+        {"GET", "/internal/flights/7", 200,
+         "{\"id\": 7, \"flight_number\": \"FO107\", \"airline\": \"FlightOps Air\", "
+         "\"origin\": \"JFK\", \"destination\": \"LAX\", "
+         "\"departure_time\": \"2020-01-02T03:04:05Z\", \"arrival_time\": "
+         "\"2020-01-02T09:04:05Z\", \"price\": 123.45, \"price_cents\": 12345, "
+         "\"total_seats\": 150, \"is_active\": true, \"created_at\": \"2019-01-01T00:00:00Z\"}",
+         0},
         {NULL, NULL, 0, NULL, 0},
 };
 
@@ -192,6 +199,9 @@ static void create_when_the_flight_is_missing_or_unknown(void **state)
 	harness_expect_error(503, "Flight service unavailable"); /* not a flight */
 	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 4, \"seat_number\": \"1A\"}");
 	harness_expect_error(409, "Flight is not available for booking");
+	/* flight 7 left in 2020 */
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 7, \"seat_number\": \"1A\"}");
+	harness_expect_error(409, "Flight has already departed");
 	assert_int_equal(fake_store_calls(NULL), 0);
 }
 
@@ -308,6 +318,37 @@ static void get_own_booking(void **state)
 	assert_int_equal(res->status, 200);
 	assert_int_equal(harness_int(res, "booking_id"), 1);
 	assert_string_equal(harness_str(res, "status"), "pending");
+}
+
+/* flight_departed of the current response: 0, 1, or -1 when absent. */
+static int departed_flag(void)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(res->json, "flight_departed", &v) ||
+	    !json_object_is_type(v, json_type_boolean))
+		return -1;
+	return json_object_get_boolean(v);
+}
+
+/* The payments pool's look-up says whether the flight has left. */
+static void internal_get_tells_departure(void **state)
+{
+	(void)state;
+	seed(ALICE, "1A", "pending");
+	struct booking b = {.user_id = ALICE, .flight_id = 1, .total_cents = 12345, .departed = 1};
+	snprintf(b.seat_number, sizeof(b.seat_number), "2A");
+	fake_store_add(&b);
+	harness_call_service(&w, "GET", "/internal/bookings/1", NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(departed_flag(), 0);
+	harness_call_service(&w, "GET", "/internal/bookings/2", NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(departed_flag(), 1);
+	/* the public read carries no such field */
+	harness_call(&w, "GET", "/bookings/2", alice, NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(departed_flag(), -1);
 }
 
 static void get_someone_elses_booking(void **state)
@@ -465,6 +506,7 @@ int main(void)
 	        TEST(cancel_twice),
 	        TEST(cancel_when_the_database_is_down),
 	        TEST(get_own_booking),
+	        TEST(internal_get_tells_departure),
 	        TEST(get_someone_elses_booking),
 	        TEST(list_own_bookings),
 	        TEST(list_rejects_bad_filters),

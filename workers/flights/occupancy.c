@@ -1,10 +1,11 @@
 /* occupancy.c - live booking counts of flights, from the bookings pool's
- * Redis sets, else from the bookings pool itself. It only reads: the sets
- * belong to the bookings pool, which builds and updates them. */
+ * short-lived Redis counts, else from the bookings pool itself. It only
+ * reads: the counts belong to the bookings pool, which writes them. */
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -20,9 +21,9 @@
 
 #define SEATS_KEY_MAX 40
 
-int occupancy_from_scard(long long scard, long long *live)
+int occupancy_from_cache(const char *cached, int64_t now_ms, long long *live)
 {
-	return seat_set_live(scard, live);
+	return seat_count_parse(cached, now_ms, live);
 }
 
 int occupancy_available(int total_seats, long long live)
@@ -93,8 +94,9 @@ static int ask_bookings(struct worker *w, const char *request_id, const int64_t 
 	return rc;
 }
 
-/* SCARD every seats:<id> into scard[] (all 0 when Redis is down). */
-static void read_sets(struct worker *w, const int64_t *ids, int n, long long *scard)
+/* GET every seats:<id> into cached[] (malloc'd values, NULL when missing
+ * or Redis is down). */
+static void read_counts(struct worker *w, const int64_t *ids, int n, char **cached)
 {
 	char(*keys)[SEATS_KEY_MAX] = xcalloc((size_t)n, sizeof(*keys));
 	const char **names = xcalloc((size_t)n, sizeof(*names));
@@ -103,40 +105,53 @@ static void read_sets(struct worker *w, const int64_t *ids, int n, long long *sc
 		seat_set_key(ids[i], keys[i], sizeof(keys[i]));
 		names[i] = keys[i];
 	}
-	if (kv_scard_many(w->kv, names, n, scard) < 0) {
-		log_warn("seat sets unavailable: asking the bookings pool");
-		for (int i = 0; i < n; i++)
-			scard[i] = 0;
-	}
+	if (kv_mget(w->kv, names, n, cached) < 0)
+		log_warn("seat counts unavailable: asking the bookings pool");
 	free(names);
 	free(keys);
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int occupancy_live(struct worker *w, const char *request_id, const int64_t *ids, int n,
                    long long *live)
 {
-	long long *scard = NULL, *asked_live = NULL;
+	long long *asked_live = NULL;
+	char **cached = NULL;
 	int64_t *asked = NULL;
 	int nasked = 0, rc = -1;
 
 	if (n <= 0)
 		return 0;
-	scard = xcalloc((size_t)n, sizeof(*scard));
+	cached = xcalloc((size_t)n, sizeof(*cached));
 	asked = xcalloc((size_t)n, sizeof(*asked));
 	asked_live = xcalloc((size_t)n, sizeof(*asked_live));
-	read_sets(w, ids, n, scard);
-	for (int i = 0; i < n; i++)
-		if (!occupancy_from_scard(scard[i], &live[i]))
+	read_counts(w, ids, n, cached);
+	int64_t now = wall_ms();
+	char *fresh = xcalloc((size_t)n, 1);
+	for (int i = 0; i < n; i++) {
+		fresh[i] = (char)occupancy_from_cache(cached[i], now, &live[i]);
+		if (!fresh[i])
 			asked[nasked++] = ids[i];
+	}
 	if (nasked > 0 && ask_bookings(w, request_id, asked, nasked, asked_live) < 0)
 		goto out;
 	for (int i = 0, k = 0; i < n && k < nasked; i++)
-		if (scard[i] < 1)
+		if (!fresh[i])
 			live[i] = asked_live[k++];
 	rc = 0;
 out:
+	for (int i = 0; i < n; i++)
+		free(cached[i]);
+	free(fresh);
 	free(asked_live);
 	free(asked);
-	free(scard);
+	free(cached);
 	return rc;
 }

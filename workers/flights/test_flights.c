@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "flights.h"
+#include "bookings/seat_set.h"
 #include "occupancy.h"
 #include "store.h"
 
@@ -81,18 +82,30 @@ static void iata_codes(void **state)
 	assert_int_equal(flights_iata_normalize("\303\204B", out), -1);
 }
 
-static void live_from_scard(void **state)
+static void live_from_cached_count(void **state)
 {
 	long long live = -7;
+	char v[48];
 
 	(void)state;
-	assert_int_equal(occupancy_from_scard(0, &live), 0); /* set missing */
+	assert_int_equal(occupancy_from_cache(NULL, 5000, &live), 0); /* missing */
 	assert_int_equal(live, -7);
-	assert_int_equal(occupancy_from_scard(-1, &live), 0);
-	assert_int_equal(occupancy_from_scard(1, &live), 1); /* only the sentinel */
-	assert_int_equal(live, 0);
-	assert_int_equal(occupancy_from_scard(4, &live), 1);
+	assert_int_equal(occupancy_from_cache("3", 5000, &live), 0); /* no time: not ours */
+	assert_int_equal(occupancy_from_cache("x@5000", 5000, &live), 0);
+	assert_int_equal(occupancy_from_cache("3@5000x", 5000, &live), 0);
+	assert_int_equal(occupancy_from_cache("-1@5000", 5000, &live), 0);
+	assert_int_equal(live, -7);
+	seat_count_format(3, 5000, v, sizeof(v));
+	assert_string_equal(v, "3@5000");
+	assert_int_equal(occupancy_from_cache(v, 5000, &live), 1);
 	assert_int_equal(live, 3);
+	assert_int_equal(occupancy_from_cache("0@5000", 5999, &live), 1);
+	assert_int_equal(live, 0);
+	/* too old to trust, whatever its expiry in Redis says */
+	assert_int_equal(occupancy_from_cache("4@5000", 5000 + SEAT_COUNT_TTL_MS, &live), 0);
+	/* from the future (a skewed clock): not trusted either */
+	assert_int_equal(occupancy_from_cache("4@9000", 5000, &live), 0);
+	assert_int_equal(live, 0);
 }
 
 static void seats_available(void **state)
@@ -226,7 +239,7 @@ int main(void)
 	        cmocka_unit_test(flight_numbers),
 	        cmocka_unit_test(flight_number_buffer),
 	        cmocka_unit_test(iata_codes),
-	        cmocka_unit_test(live_from_scard),
+	        cmocka_unit_test(live_from_cached_count),
 	        cmocka_unit_test(seats_available),
 	        cmocka_unit_test(occupancy_answers),
 	        cmocka_unit_test(public_json),
