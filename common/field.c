@@ -99,10 +99,10 @@ static int check_len(const char *where, const char *name, size_t len, size_t min
 	return 1;
 }
 
-/* 1 when s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms,
- * surrogates or code points above U+10FFFF), else 0. */
-static int utf8_valid(const unsigned char *s, size_t len)
+int field_utf8_valid(const char *text, size_t len)
 {
+	const unsigned char *s = (const unsigned char *)text;
+
 	for (size_t i = 0; i < len;) {
 		unsigned char c = s[i], lo = 0x80, hi = 0xBF;
 		size_t n;
@@ -151,7 +151,7 @@ int field_str(struct json_object *obj, const char *name, size_t min, size_t max,
 	if (strlen(s) != len)
 		return bad(e, "body", name, "String must not contain NUL characters",
 		           "value_error");
-	if (!utf8_valid((const unsigned char *)s, len))
+	if (!field_utf8_valid(s, len))
 		return bad(e, "body", name, "String should be valid UTF-8", "string_unicode");
 	if (check_len("body", name, len, min, max, e) < 0)
 		return -1;
@@ -270,7 +270,7 @@ int field_query_str(const char *query, const char *name, size_t min, size_t max,
 		return absent(need, "query", name, e);
 	if (found < 0)
 		return bad(e, "query", name, "Value is not valid or too long", "value_error");
-	if (!utf8_valid((const unsigned char *)out, strlen(out)))
+	if (!field_utf8_valid(out, strlen(out)))
 		return bad(e, "query", name, "String should be valid UTF-8", "string_unicode");
 	return check_len("query", name, strlen(out), min, max, e);
 }

@@ -32,6 +32,9 @@ int field_int64(struct json_object *obj, const char *name, int64_t min, int64_t 
                 enum field_need need, int64_t *out, struct field_errors *e);
 int field_bool(struct json_object *obj, const char *name, enum field_need need, int *out,
                struct field_errors *e);
+/* 1 when text[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms,
+ * surrogates or code points above U+10FFFF), else 0. */
+int field_utf8_valid(const char *text, size_t len);
 /* A JSON number >= 0 with at most two decimals, as integer cents. */
 int field_money(struct json_object *obj, const char *name, int64_t max_cents, enum field_need need,
                 int64_t *cents, struct field_errors *e);

@@ -41,6 +41,102 @@ int req_param_id_or_reply(struct req *r, const char *name, const char *not_found
 	return -1;
 }
 
+static int hex4(const char *s, unsigned *out)
+{
+	*out = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		unsigned d;
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+		*out = *out * 16 + d;
+	}
+	return 0;
+}
+
+/* The string of s[0..len) opening at s[*i] (a '"'), skipped: *i is left
+ * on its closing quote. -1 on a raw control character or a lone UTF-16
+ * surrogate escape, which json-c would take (a lone one as U+FFFD). */
+static int skip_string(const char *s, size_t len, size_t *i)
+{
+	unsigned u, lo;
+
+	for (size_t k = *i + 1; k < len; k++) {
+		if (s[k] == '"') {
+			*i = k;
+			return 0;
+		}
+		if ((unsigned char)s[k] < 0x20)
+			return -1;
+		if (s[k] != '\\' || k + 1 >= len || s[++k] != 'u')
+			continue;
+		if (k + 4 >= len || hex4(s + k + 1, &u) < 0)
+			return -1;
+		k += 4;
+		if (u >= 0xDC00 && u <= 0xDFFF)
+			return -1;
+		if (u >= 0xD800 && u <= 0xDBFF) {
+			if (k + 6 >= len || s[k + 1] != '\\' || s[k + 2] != 'u' ||
+			    hex4(s + k + 3, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
+				return -1;
+			k += 6;
+		}
+	}
+	return -1;
+}
+
+/* Members of every object in o, nested ones included. */
+static size_t members(struct json_object *o)
+{
+	size_t n = 0;
+
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, key, v)
+		{
+			(void)key;
+			n += 1 + members(v);
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		size_t len = json_object_array_length(o);
+		for (size_t i = 0; i < len; i++)
+			n += members(json_object_array_get_idx(o, i));
+	}
+	return n;
+}
+
+/* What json-c 0.16 takes even with JSON_TOKENER_STRICT and RFC 8259 does
+ * not: single-quoted strings, NaN and Infinity, raw control characters
+ * and lone surrogates in strings, bytes that are not UTF-8 (it checks
+ * lead and continuation bytes only, not overlong forms or surrogates),
+ * and a repeated member name, of which the last wins: a proxy or another
+ * reader may act on the first, so the body is refused instead. s is text
+ * json-c parsed into o; 0 when it is plain JSON, else -1. */
+static int strict_text(const char *s, size_t len, struct json_object *o)
+{
+	size_t colons = 0;
+
+	if (!field_utf8_valid(s, len))
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '"') {
+			if (skip_string(s, len, &i) < 0)
+				return -1;
+		} else if (c == ':') {
+			colons++; /* outside strings, one per member */
+		} else if (c == '\'' || (c >= 'A' && c <= 'Z' && c != 'E')) {
+			return -1;
+		}
+	}
+	return colons == members(o) ? 0 : -1;
+}
+
 /* Parse the whole body strictly: 0 with *obj (NULL for JSON null) when
  * it is one JSON value followed by optional whitespace, else -1. */
 static int parse(const char *s, size_t len, struct json_object **obj)
@@ -59,7 +155,7 @@ static int parse(const char *s, size_t len, struct json_object **obj)
 		size_t end = json_tokener_get_parse_end(tok);
 		while (end < len && s[end] != '\0' && strchr(" \t\r\n", s[end]))
 			end++;
-		rc = end == len ? 0 : -1;
+		rc = end == len && strict_text(s, len, *obj) == 0 ? 0 : -1;
 	}
 	if (rc < 0) {
 		json_object_put(*obj);

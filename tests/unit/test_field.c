@@ -483,6 +483,38 @@ static void test_paging_skip_alias_error(void **state)
 	field_errors_release(&e);
 }
 
+/* RFC 3629 exactly: what json-c and PostgreSQL disagree on is refused. */
+static void test_utf8_valid(void **state)
+{
+	(void)state;
+	const char *good[] = {"",
+	                      "plain",
+	                      "caf\xc3\xa9",
+	                      "\xe2\x82\xac",
+	                      "\xf0\x9f\x98\x80",
+	                      "\xef\xbf\xbd",
+	                      "\xf4\x8f\xbf\xbf",
+	                      "\xed\x9f\xbf"};
+	const char *bad[] = {"\xff",
+	                     "\xc0\xaf",
+	                     "\xc1\xbf",
+	                     "\xe0\x80\xaf",
+	                     "\xed\xa0\x80",
+	                     "\xed\xbf\xbf",
+	                     "\xf4\x90\x80\x80",
+	                     "\xf8\x88\x80\x80\x80",
+	                     "\xc3",
+	                     "a\xe2\x82",
+	                     "\x80",
+	                     "\xc3\x28"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!field_utf8_valid(good[i], strlen(good[i])))
+			fail_msg("refused good[%zu]", i);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (field_utf8_valid(bad[i], strlen(bad[i])))
+			fail_msg("took bad[%zu]", i);
+}
+
 static void test_parse_int64(void **state)
 {
 	(void)state;
@@ -587,6 +619,7 @@ int main(void)
 	        cmocka_unit_test(test_query_int64),
 	        cmocka_unit_test(test_paging),
 	        cmocka_unit_test(test_paging_skip_alias_error),
+	        cmocka_unit_test(test_utf8_valid),
 	        cmocka_unit_test(test_parse_int64),
 	        cmocka_unit_test(test_format_money),
 	};
