@@ -50,6 +50,8 @@ static const struct conf_setting shared[] = {
 	{.name = "CORS_ORIGINS", .type = CONF_TEXT, .offset = SHARED(cors_origins),
 	 .check = cors_check_origins,
 	 .help = "browser origins allowed to call the API, comma-separated (none: no CORS)"},
+	{.name = "SOCKET_GROUP", .type = CONF_TEXT, .max = 64, .offset = SHARED(socket_group),
+	 .help = "group given a unix LISTEN socket, mode 0660: nginx's (none: the pool's own)"},
 	{.name = NULL},
 };
 

@@ -65,6 +65,7 @@ struct conf {
 	int db_timeout_ms;          /* DB_TIMEOUT_MS: connect and statement timeout */
 	int service_timeout_ms;     /* SERVICE_TIMEOUT_MS for calls to peers */
 	char *cors_origins; /* CORS_ORIGINS: exact browser origins, comma-separated; NULL = none */
+	char *socket_group; /* SOCKET_GROUP: group of a unix LISTEN socket (0660); NULL = ours */
 	const struct conf_peer *peers; /* the service's peers, NULL-terminated (may be NULL) */
 	char **peer_urls;              /* peer_urls[i]: the URL of peers[i] */
 };

@@ -6,6 +6,7 @@
  * serves a request and holds no database connection once it has forked. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,12 +36,13 @@
 #include "serve.h"
 #include "worker.h"
 
-#define METRIC_SLOTS  1024
-#define BACKLOG       1024
-#define SLOT_TEXT     96
-#define STOP_WAIT_MS  30000
-#define CRASH_WINDOW  1000 /* a child that dies sooner is respawned after a pause */
-#define DB_WAIT_TRIES 30
+#define METRIC_SLOTS      1024
+#define BACKLOG           1024
+#define SLOT_TEXT         96
+#define STOP_WAIT_MS      30000
+#define CRASH_WINDOW      1000 /* a child that dies sooner is respawned after a pause */
+#define DB_WAIT_TRIES     30
+#define FCGI_IO_TIMEOUT_S 30 /* a FastCGI connection idle this long mid-request is dropped */
 
 struct worker worker;
 
@@ -110,7 +113,26 @@ int prefork_parse_listen(const char *listen, char *path, unsigned long pathlen, 
 	return 0;
 }
 
-static int listen_unix(const char *path)
+/* Give the socket to group (nginx's) with mode 0660: only the pool and
+ * nginx may connect, not every local user. NULL group: the pool's own. */
+static int share_socket(const char *path, const char *group)
+{
+	if (group && *group) {
+		struct group *g = getgrnam(group);
+		if (g == NULL) {
+			log_error("SOCKET_GROUP is no group here", "group", group);
+			return -1;
+		}
+		if (chown(path, (uid_t)-1, g->gr_gid) < 0) {
+			log_error("cannot give the socket to SOCKET_GROUP", "group", group, "error",
+			          strerror(errno));
+			return -1;
+		}
+	}
+	return chmod(path, 0660);
+}
+
+static int listen_unix(const char *path, const char *group)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char lock[sizeof(sa.sun_path) + 8];
@@ -126,8 +148,8 @@ static int listen_unix(const char *path)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
-	    listen(fd, BACKLOG) < 0) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    share_socket(path, group) < 0 || listen(fd, BACKLOG) < 0) {
 		log_error("cannot listen on unix socket", "path", path, "error", strerror(errno));
 		return -1;
 	}
@@ -168,7 +190,7 @@ static int open_listener(const char *listen)
 		log_error("LISTEN must be unix:/absolute/path or host:port", "listen", listen);
 		return -1;
 	}
-	int fd = path[0] ? listen_unix(path) : listen_tcp(host, port);
+	int fd = path[0] ? listen_unix(path, worker.conf->socket_group) : listen_tcp(host, port);
 	/* children wait with epoll and must never block in accept() */
 	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
 		log_error("cannot make the listening socket non-blocking", "error",
@@ -196,7 +218,9 @@ static void unlink_listener(const char *listen)
 static void connect_stores(void)
 {
 	worker.db = db_new(worker.conf->database_url, worker.conf->db_timeout_ms);
-	worker.kv = kv_new(worker.conf->redis_url, 1000);
+	/* local Redis answers in well under a millisecond: 250 ms means it is
+	 * frozen or gone, and a request must not wait on it longer */
+	worker.kv = kv_new(worker.conf->redis_url, 250);
 }
 
 static void close_stores(void)
@@ -250,6 +274,16 @@ static int next_connection(int fd, int ep)
 	if (epoll_pwait(ep, &ev, 1, -1, &child_waitmask) < 1)
 		return -1;
 	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	/* A peer that stops sending mid-request (or stops reading) must not
+	 * hold this child forever: libfcgi's reads and writes then fail and
+	 * the request ends (400 "Incomplete request body" at most). nginx
+	 * buffers a whole body before it connects, so this guards other
+	 * clients of the socket; as long as nginx's fastcgi_send_timeout. */
+	if (c >= 0) {
+		struct timeval tv = {.tv_sec = FCGI_IO_TIMEOUT_S};
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	if (c >= 0 && worker_tcp) {
 		int one = 1;
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

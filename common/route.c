@@ -27,8 +27,7 @@ static int capture(struct route_match *m, const char *name, size_t nlen, const c
 	return 0;
 }
 
-/* 1 when path matches pattern (filling captures), else 0. pathlen
- * excludes an ignored trailing slash. */
+/* 1 when path matches pattern (filling captures), else 0. */
 static int path_matches(const char *pattern, const char *path, size_t pathlen,
                         struct route_match *m)
 {
@@ -88,9 +87,10 @@ enum route_result route_find(const struct route *table, const char *method, cons
 	size_t len = strlen(path);
 	enum route_result res = ROUTE_NOT_FOUND;
 
+	/* One spelling per route: "/flights/" is not "/flights" (404), so
+	 * that nginx's per-route limits, keyed on the exact path, cannot be
+	 * walked around with a trailing slash. */
 	memset(m, 0, sizeof(*m));
-	if (len > 1 && path[len - 1] == '/')
-		len--;
 	for (const struct route *r = table; r && r->method; r++) {
 		if (!path_matches(r->pattern, path, len, m))
 			continue;

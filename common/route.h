@@ -45,7 +45,8 @@ enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
 /* Match method and path (no query) against table, ended by a NULL method.
  * HEAD matches a GET route (serve.c sends no body), and wherever GET is
  * allowed, the Allow list of a 405 names HEAD too.
- * A single trailing '/' on path is ignored. A segment longer than
+ * Paths match exactly: a trailing '/' is another path (404), so every
+ * route has one spelling. A segment longer than
  * ROUTE_PARAM_MAX - 1 never matches a capture. */
 enum route_result route_find(const struct route *table, const char *method, const char *path,
                              struct route_match *m);

@@ -140,6 +140,42 @@ static int service_key_ok(const struct conf *c, const char *key)
 	return ok;
 }
 
+/* Per child: the last answers of the service's user_active hook. A
+ * token stays valid for its whole lifetime by signature alone; this is
+ * what ends it early when its user is deleted or deactivated. */
+#define USER_CHECK_SECONDS 5
+#define USER_CHECK_SLOTS   64
+struct user_check {
+	int64_t uid;
+	time_t until;
+	int active;
+};
+static struct user_check user_checks[USER_CHECK_SLOTS];
+
+/* 1 when the token's user may go on (active, or the service cannot
+ * tell), 0 when the user is gone or deactivated. */
+static int user_still_active(struct req *r, time_t now)
+{
+	const struct service *svc = r->w->svc;
+	int64_t uid = r->user.uid;
+
+	if (svc->user_active == NULL)
+		return 1;
+	struct user_check *slot = &user_checks[(uint64_t)uid % USER_CHECK_SLOTS];
+	if (slot->uid == uid && now < slot->until)
+		return slot->active;
+	int active = svc->user_active(r->w, uid, r->request_id);
+	if (active < 0) {
+		/* not cached: the next request asks again */
+		log_warn("user check unavailable: token accepted", "uid", r->user.sub);
+		return 1;
+	}
+	slot->uid = uid;
+	slot->until = now + USER_CHECK_SECONDS;
+	slot->active = active;
+	return active;
+}
+
 /* Check the route's flags against the caller; 0, or -1 after replying. */
 static int authorize(struct req *r, int flags)
 {
@@ -166,6 +202,10 @@ static int authorize(struct req *r, int flags)
 	if (auth_token_verify(c->secret_key, token, now, &r->user) < 0 &&
 	    (c->secret_key_accepted == NULL ||
 	     auth_token_verify(c->secret_key_accepted, token, now, &r->user) < 0)) {
+		unauthorized(r, "Could not validate credentials");
+		return -1;
+	}
+	if (!user_still_active(r, now)) {
 		unauthorized(r, "Could not validate credentials");
 		return -1;
 	}

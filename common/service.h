@@ -5,6 +5,8 @@
 #ifndef FO_SERVICE_H
 #define FO_SERVICE_H
 
+#include <stdint.h>
+
 #include "buf.h"
 #include "conf.h"
 #include "route.h"
@@ -45,6 +47,12 @@ struct service {
 	 * when one could not be read (what was read is still appended;
 	 * /metrics then says metrics_gauges_ok 0). */
 	int (*gauges)(struct worker *w, struct buf *out);
+	/* Optional: is the user of a verified token (uid) still there and
+	 * active? 1 yes; 0 no (the token is refused: 401); -1 cannot tell
+	 * (let through, logged: an outage of the users service must not
+	 * lock everyone out). serve.c keeps each answer per child for
+	 * USER_CHECK_SECONDS, so a deactivated user is refused that soon. */
+	int (*user_active)(struct worker *w, int64_t uid, const char *request_id);
 };
 
 #endif

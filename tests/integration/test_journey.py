@@ -197,12 +197,19 @@ class SeedReadmeExamplesTest(JourneyBase, unittest.TestCase):
         self.assertEqual(fo.wait_payment(token, pid, timeout=WAIT)["status"], "succeeded")
         fo.wait_booking(token, b["id"], "confirmed", WAIT)
 
+        # The seed's example queued a booking_confirmation with the user's
+        # own text: since issue 9 a user token sends only `custom` (403),
+        # system mails come from services, from templates.
         data = ('{"user_id": %d, "type": "booking_confirmation", '
+                '"message": "Your flight booking is confirmed!"}' % user["id"])
+        r = self.curl("POST", fo.NOTIFICATIONS + "/notifications", token, data)
+        self.assertJSON(r, 403)
+        data = ('{"user_id": %d, "type": "custom", '
                 '"message": "Your flight booking is confirmed!"}' % user["id"])
         r = self.curl("POST", fo.NOTIFICATIONS + "/notifications", token, data)
         self.assertJSON(r, 201)
         self.assertEqual((r.body["user_id"], r.body["type"], r.body["status"]),
-                         (user["id"], "booking_confirmation", "queued"))
+                         (user["id"], "custom", "queued"))
         nid = r.body["id"]
         r = self.curl("GET", "%s/notifications/%d" % (fo.NOTIFICATIONS, nid), token)
         self.assertJSON(r, 200)

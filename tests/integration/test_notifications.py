@@ -27,6 +27,17 @@ SUBJECTS = {"booking_confirmation": "Your booking is confirmed",
             "custom": "FlightOps notification"}
 
 
+# The facts of each system type that has a template (event.h's keys).
+SYSTEM_DATA = {
+    "booking_confirmation": {"reference": "ABC234", "flight": "AA100", "origin": "JFK",
+                             "destination": "LHR", "departure": "2030-01-01 10:00",
+                             "seat": "1A", "total": "$100.00"},
+    "booking_cancellation": {"reference": "ABC234", "seat": "1A", "flight": "AA100"},
+    "hold_expired": {"reference": "ABC234", "seat": "1A", "flight": "AA100"},
+    "payment_failed": {"booking": "ABC234", "amount": "$100.00"},
+}
+
+
 class NotificationsBase(fo.ApiAsserts):
     BASE = None  # serves /notifications
 
@@ -44,6 +55,24 @@ class NotificationsBase(fo.ApiAsserts):
              "message": "Hello from the tests " + fo.unique("msg")}
         b.update(over)
         return {k: v for k, v in b.items() if v is not None}
+
+    def system_body(self, user, type, **over):
+        """A system notification as a service sends it: the facts of a
+        type with a template, else (flight_update) the service's text."""
+        b = {"user_id": user["id"], "type": type}
+        if type in SYSTEM_DATA:
+            b["data"] = SYSTEM_DATA[type]
+        else:
+            b["message"] = "Flight update " + fo.unique("msg")
+        b.update(over)
+        return b
+
+    def system(self, user, type, **over):
+        """Queue it on the pool's own port (the gateway drops the key)."""
+        r = fo.post(fo.NOTIFICATIONS + "/notifications", json=self.system_body(user, type, **over),
+                    headers=fo.service_headers())
+        self.assertJSON(r, 201)
+        return r.body
 
     def create(self, token=None, body=None, headers=None):
         return fo.post(self.BASE + "/notifications", json=body, token=token, headers=headers)
@@ -90,7 +119,8 @@ class NotificationsBase(fo.ApiAsserts):
         if sent is not None:
             self.assertEqual(n["user_id"], sent["user_id"], n)
             self.assertEqual(n["type"], sent["type"], n)
-            self.assertEqual(n["message"], sent["message"], n)
+            if "message" in sent:
+                self.assertEqual(n["message"], sent["message"], n)
             self.assertEqual(n["booking_id"], sent.get("booking_id"), n)
 
 
@@ -116,7 +146,7 @@ class NotificationsChecks(NotificationsBase):
         self.assertIn(n["id"], [x["id"] for x in rows])
 
     def test_with_booking_id(self):
-        body = self.body(self.alice, type="flight_update", booking_id=123456789)
+        body = self.body(self.alice, booking_id=123456789)
         n = self.created(self.alice_token, body)
         self.assertEqual(n["booking_id"], 123456789)
 
@@ -128,10 +158,10 @@ class NotificationsChecks(NotificationsBase):
         self.assertEqual([x["id"] for x in after], [x["id"] for x in before])
 
     def test_admin_and_service_to_anyone(self):
-        by_admin = self.created(self.admin, self.body(self.bob, type="flight_update"))
+        by_admin = self.created(self.admin, self.body(self.bob))
         rows, _ = self.listing(self.bob_token, "limit=200")
         self.assertIn(by_admin["id"], [x["id"] for x in rows])
-        body = self.body(self.bob, type="booking_confirmation", booking_id=42)
+        body = self.system_body(self.bob, "booking_confirmation", booking_id=42)
         if not self.SERVICE_KEY_PASSES:
             # The gateway drops X-Service-Key: from outside it is no credential.
             self.assert401(self.create(None, body, headers=fo.service_headers()))
@@ -143,6 +173,28 @@ class NotificationsChecks(NotificationsBase):
         r = self.get_one(None, by_admin["id"], headers=fo.service_headers())
         self.assertJSON(r, 200)
         self.assertEqual(r.body["user_id"], self.bob["id"])
+
+    def test_users_send_only_custom(self):
+        """A user (or admin) token cannot queue a system mail, with its
+        own words or not; a service cannot put its text in a templated one."""
+        for token, user in ((self.alice_token, self.alice), (self.admin, self.bob)):
+            for t in fo.NOTIFICATION_TYPES:
+                if t == "custom":
+                    continue
+                with self.subTest(type=t, admin=token == self.admin):
+                    r = self.create(token, self.body(user, type=t,
+                                    message="Your booking is confirmed, pay at http://evil.example/pay"))
+                    self.assertJSON(r, 403, {"detail": "Users may only send custom notifications"})
+                    r = self.create(token, self.system_body(user, t))
+                    self.assertEqual(r.status, 403 if t == "flight_update" else 422,
+                                     fo.describe(r))
+        for t in SYSTEM_DATA:
+            with self.subTest(service=t):
+                r = fo.post(fo.NOTIFICATIONS + "/notifications", headers=fo.service_headers(),
+                            json=self.body(self.alice, type=t, message="Your booking is ok"))
+                self.assert422(r)
+        rows, _ = self.listing(self.alice_token, "limit=200")
+        self.assertFalse([x for x in rows if "evil.example" in x["message"]], rows)
 
     def test_no_token_401(self):
         self.assert401(self.create(None, self.body(self.alice)))
@@ -245,7 +297,8 @@ class NotificationsChecks(NotificationsBase):
         user, _, token = fo.new_user()
         made = []
         for t in ("custom", "flight_update", "custom", "hold_expired", "custom"):
-            made.append(self.created(token, self.body(user, type=t)))
+            made.append(self.created(token, self.body(user)) if t == "custom"
+                        else self.system(user, t))
         ids = [n["id"] for n in reversed(made)]  # newest first
         rows, total = self.listing(token)
         self.assertEqual(([x["id"] for x in rows], total), (ids, 5))
@@ -297,8 +350,7 @@ class NotificationsChecks(NotificationsBase):
 
     def test_email_lands_in_the_maildir(self):
         text = "Your gate changed to B%d. Ref %s." % (7, fo.unique("ref"))
-        n = self.created(self.alice_token, self.body(self.alice, type="flight_update",
-                                                      message=text))
+        n = self.system(self.alice, "flight_update", message=text)
         mails = fo.wait_mail(n["id"], self.alice["email"], MAIL_WAIT)
         self.assertEqual(len(mails), 1, "one copy of the message")
         msg = mails[0]
@@ -320,8 +372,8 @@ class NotificationsChecks(NotificationsBase):
         self.assertRegex(done["sent_at"], fo.ISO_UTC)
 
     def test_subject_by_type(self):
-        made = {t: self.created(self.admin, self.body(self.bob, type=t, booking_id=7))
-                for t in fo.NOTIFICATION_TYPES}
+        made = {t: self.created(self.admin, self.body(self.bob, booking_id=7)) if t == "custom"
+                else self.system(self.bob, t, booking_id=7) for t in fo.NOTIFICATION_TYPES}
         for t, n in made.items():
             with self.subTest(type=t):
                 mails = fo.wait_mail(n["id"], self.bob["email"], MAIL_WAIT)
@@ -369,7 +421,7 @@ class NotificationsPortTest(NotificationsChecks, unittest.TestCase):
         self.assertEqual(r.body.get("status"), "healthy", fo.describe(r))
 
     def test_metrics(self):
-        n = self.created(self.alice_token, self.body(self.alice, type="hold_expired"))
+        n = self.system(self.alice, "hold_expired")
         self.wait_status(self.alice_token, n["id"])
         samples = fo.scrape(self.BASE)
         self.assertGreaterEqual(fo.metric(samples, "notifications_total", type="hold_expired",

@@ -670,7 +670,8 @@ class PackageRuns(unittest.TestCase):
         wanted = {"REDIS_URL": "redis://:%s@127.0.0.1:%d/0" % (cls.redis_password, REDIS_PORT),
                   "WORKERS": "2", "SMTP_SERVER": "127.0.0.1", "SMTP_PORT": str(SMTP_PORT),
                   "ADMIN_USERNAME": "admin", "ADMIN_PASSWORD": cls.admin_password,
-                  "ADMIN_EMAIL": "admin@example.com", "GATEWAY_LATENCY_MS": "10"}
+                  "ADMIN_EMAIL": "admin@example.com", "GATEWAY_LATENCY_MS": "10",
+                  "PAYMENT_GATEWAY": "simulator"}
         for i, pool in enumerate(pools()):
             wanted[pool.upper() + "_URL"] = "http://127.0.0.1:%d" % (BASE + i)
         files = [os.path.join(etc, "flightops.conf")] + \
@@ -736,9 +737,14 @@ class PackageRuns(unittest.TestCase):
         log_path = in_root(out[len("append:"):])
         cmd = [in_root(a) for a in shlex.split(keys["ExecStart"][-1])]
         uid, gid = user.pw_uid, user.pw_gid
+        # SupplementaryGroups= as systemd sets it: the pool gives its socket
+        # (0660) to nginx's group, which it must be in.
+        import grp
+        groups = [grp.getgrnam(g).gr_gid for line in keys.get("SupplementaryGroups", [])
+                  for g in line.split()]
 
         def drop():
-            os.setgroups([])
+            os.setgroups(groups)
             os.setgid(gid)
             os.setuid(uid)
         p = spawn(pool, cmd, env=env, log_path=log_path, preexec=drop)
@@ -754,6 +760,12 @@ class PackageRuns(unittest.TestCase):
             wait_for(up, "the %s pool on %s" % (pool, sock))
         except AssertionError as e:
             raise AssertionError("%s\n%s" % (e, tail(log_path))) from None
+        # Only the pool and nginx's group (the unit's SOCKET_GROUP) connect.
+        st = os.stat(sock)
+        got = (oct(st.st_mode & 0o777), grp.getgrgid(st.st_gid).gr_name)
+        if got != (oct(0o660), env.get("SOCKET_GROUP")):
+            raise AssertionError("%s: socket mode and group %s, want 0o660 and %s"
+                                 % (sock, got, env.get("SOCKET_GROUP")))
         cls.log_paths = getattr(cls, "log_paths", {})
         cls.log_paths[pool] = log_path
 

@@ -79,10 +79,22 @@ static const struct route routes[] = {
         {NULL, NULL, NULL, 0},
 };
 
+/* The user_active hook: uid 13 is gone, uid 14 cannot be told (-1),
+ * everyone else is active; user_asks counts the calls. */
+static int user_asks;
+static int unit_user_active(struct worker *wk, int64_t uid, const char *request_id)
+{
+	(void)wk;
+	(void)request_id;
+	user_asks++;
+	return uid == 13 ? 0 : uid == 14 ? -1 : 1;
+}
+
 static const struct service svc = {
         .name = "unit",
         .health_name = "unit-service",
         .routes = routes,
+        .user_active = unit_user_active,
 };
 
 static int setup(void **state)
@@ -409,6 +421,36 @@ static void test_accepted_keys(void **state)
 	free(tok);
 }
 
+/* A valid token of a user the service says is gone: 401; one it cannot
+ * tell about: let through and asked again; answers kept per child. */
+static void test_user_gone(void **state)
+{
+	(void)state;
+	char *gone = bearer(13, "ghost", 0), *unknown = bearer(14, "maybe", 0);
+	char *alive = bearer(15, "carol", 0);
+
+	struct harness_response res;
+	get("/me", gone, &res);
+	assert_int_equal(res.status, 401);
+	assert_string_equal(harness_detail(&res), "Could not validate credentials");
+	harness_response_free(&res);
+
+	int before = user_asks;
+	assert_int_equal(status_of("/me", alive), 500); /* h_silent: auth passed */
+	assert_int_equal(status_of("/me", alive), 500);
+	assert_int_equal(user_asks, before + 1); /* the second answer came from the cache */
+	assert_int_equal(status_of("/me", gone), 401);
+	assert_int_equal(user_asks, before + 1);
+
+	before = user_asks;
+	assert_int_equal(status_of("/me", unknown), 500);
+	assert_int_equal(status_of("/me", unknown), 500);
+	assert_int_equal(user_asks, before + 2); /* "cannot tell" is not kept */
+	free(gone);
+	free(unknown);
+	free(alive);
+}
+
 /* POST /echo of body (len bytes) with the JSON content type and the
  * length as CONTENT_LENGTH. */
 static void post_echo(const char *body, size_t len, struct harness_response *res)
@@ -575,6 +617,7 @@ int main(void)
 	        cmocka_unit_test(test_admin_auth),
 	        cmocka_unit_test(test_service_auth),
 	        cmocka_unit_test(test_accepted_keys),
+	        cmocka_unit_test(test_user_gone),
 	        cmocka_unit_test(test_body_too_large),
 	        cmocka_unit_test(test_body_at_limit),
 	        cmocka_unit_test(test_bad_content_length),

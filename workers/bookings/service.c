@@ -6,6 +6,7 @@
 #include "bookings.h"
 #include "outbox.h"
 #include "route.h"
+#include "users/user_check.h"
 #include "worker.h"
 
 static const struct route routes[] = {
@@ -46,6 +47,7 @@ static const struct conf_peer peers[] = {
         {"flights", "FLIGHTS_URL", "http://127.0.0.1:8001"},
         {"notifications", "NOTIFICATIONS_URL", "http://127.0.0.1:8004"},
         {"payments", "PAYMENTS_URL", "http://127.0.0.1:8003"},
+        {"users", "USERS_URL", "http://127.0.0.1:8000"},
         {NULL, NULL, NULL},
 };
 
@@ -64,4 +66,5 @@ const struct service bookings_service = {
         .tick = bookings_tick,
         .tick_ms = 1000,
         .gauges = outbox_gauges,
+        .user_active = user_check_active,
 };

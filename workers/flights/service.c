@@ -1,6 +1,7 @@
 /* service.c - what the flights pool declares: its routes and peers. */
 #include "flights.h"
 #include "route.h"
+#include "users/user_check.h"
 
 #include "worker.h"
 
@@ -20,6 +21,7 @@ static const struct route routes[] = {
 /* bookings: live seat counts when the Redis sets cannot tell. */
 static const struct conf_peer peers[] = {
         {"bookings", "BOOKINGS_URL", "http://127.0.0.1:8002"},
+        {"users", "USERS_URL", "http://127.0.0.1:8000"},
         {NULL, NULL, NULL},
 };
 
@@ -28,4 +30,5 @@ const struct service flights_service = {
         .health_name = "flight-service",
         .routes = routes,
         .peers = peers,
+        .user_active = user_check_active,
 };

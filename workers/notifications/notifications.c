@@ -1,9 +1,11 @@
 /* notifications.c - the notification queue's API: parse -> validate ->
  * store -> reply. A notification is only queued here; the mailer pool
- * sends it. Users queue notifications for themselves; admins and other
- * services (X-Service-Key) for anyone. A service may send the facts of a
- * system notification (data, event.h) instead of its message: the words
- * are this service's templates (template.h). An event_id makes a create
+ * sends it. A user token may queue only `custom` notifications, users
+ * for themselves and admins for anyone: the mailer sends every message as
+ * FlightOps, so a user's text must never look like a system mail. The
+ * system types come from services (X-Service-Key), and those with a
+ * template (template.h) only as its facts (data, event.h), never as a
+ * message text: their words are always ours. An event_id makes a create
  * idempotent: the same event returns the notification stored first. */
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -118,6 +120,30 @@ struct notification_input {
 
 #define MESSAGE_CHARS_MSG "Message must not contain control characters other than tab and newline"
 
+/* Who may send what (see the top of this file): 0, or -1 after replying
+ * 403 (a user token and a system type) or 422 (a service's message text
+ * for a type that has a template). */
+static int check_sender_or_reply(struct req *r, const struct notification_input *in)
+{
+	const char *type = types[in->type];
+
+	if (r->caller == CALLER_USER && strcmp(type, "custom") != 0) {
+		reply_error(r, 403, "Users may only send custom notifications");
+		return -1;
+	}
+	if (r->caller == CALLER_SERVICE && in->data == NULL && template_exists(type)) {
+		struct field_errors e;
+		field_errors_init(&e);
+		field_error_add(&e, "body", "data",
+		                "A system notification is built from its template: send data, "
+		                "not a message",
+		                "missing");
+		reply_invalid(r, &e);
+		return -1;
+	}
+	return 0;
+}
+
 /* The rules beyond type and length: characters. */
 static void check_values(const struct notification_input *in, struct field_errors *e)
 {
@@ -201,6 +227,8 @@ static int read_input_or_reply(struct req *r, struct notification_input *in)
 		return -1;
 	}
 	field_errors_release(&e);
+	if (check_sender_or_reply(r, in) < 0)
+		return -1;
 	return req_check_user_or_reply(r, in->user_id);
 }
 

@@ -44,6 +44,11 @@ static const struct template *find(const char *type)
 	return NULL;
 }
 
+int template_exists(const char *type)
+{
+	return find(type) != NULL;
+}
+
 /* The text of data[key] (len bytes): 0, or -1 when absent or not text. */
 static int fact(struct json_object *data, const char *key, size_t len, const char **s, size_t *n)
 {

@@ -14,5 +14,7 @@ struct json_object;
  * one that is not text), with out reset to hold the reason, fit for a
  * 422 message. */
 int template_render(const char *type, struct json_object *data, struct buf *out);
+/* 1 when type has a template: its mail is only ever rendered from data. */
+int template_exists(const char *type);
 
 #endif

@@ -216,16 +216,44 @@ static void service_renders_data(void **state)
 }
 
 /* Events queued in outboxes before the templates carry the message. */
+/* A service's own text only for a type without a template; a templated
+ * one is built from data, never from a message. */
 static void service_sends_message(void **state)
 {
 	(void)state;
+	harness_call_service(&w, "POST", "/notifications",
+	                     "{\"type\": \"flight_update\", \"user_id\": 8, "
+	                     "\"message\": \"Gate B7.\"}");
+	assert_int_equal(res->status, 201);
+	assert_string_equal(harness_str(res, "message"), "Gate B7.");
 	harness_call_service(
 	        &w, "POST", "/notifications",
 	        "{\"event_id\": \"hold-expired-9\", \"type\": \"hold_expired\", "
 	        "\"user_id\": 8, \"booking_id\": 9, \"message\": \"Your hold ended.\", "
 	        "\"data\": {\"ignored\": true}}");
-	assert_int_equal(res->status, 201);
-	assert_string_equal(harness_str(res, "message"), "Your hold ended.");
+	assert_non_null(harness_invalid("data", "missing"));
+	assert_null(fake_notification(FAKE_FIRST_ID + 1));
+}
+
+/* A user token, admin or not, queues only custom notifications: the mailer
+ * sends as FlightOps, so no user text may pass for a system mail. */
+static void users_send_only_custom(void **state)
+{
+	(void)state;
+	static const char *const system[] = {"booking_confirmation", "booking_cancellation",
+	                                     "payment_failed", "hold_expired", "flight_update"};
+	for (size_t i = 0; i < sizeof(system) / sizeof(system[0]); i++) {
+		char body[256];
+		snprintf(body, sizeof(body),
+		         "{\"user_id\": 7, \"type\": \"%s\", \"message\": \"Pay at "
+		         "http://evil.example/pay\"}",
+		         system[i]);
+		harness_call(&w, "POST", "/notifications", alice, body);
+		harness_expect_error(403, "Users may only send custom notifications");
+		harness_call(&w, "POST", "/notifications", admin, body);
+		harness_expect_error(403, "Users may only send custom notifications");
+	}
+	assert_null(fake_notification(FAKE_FIRST_ID));
 }
 
 static void service_data_refused(void **state)
@@ -364,11 +392,21 @@ static void metrics_gauges(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        TEST(create_for_self),       TEST(create_for_another),   TEST(create_idempotent),
-	        TEST(create_invalid),        TEST(create_db_down),       TEST(service_renders_data),
-	        TEST(service_sends_message), TEST(service_data_refused), TEST(list_own),
-	        TEST(list_filters),          TEST(list_refused),         TEST(get_own),
-	        TEST(get_not_found),         TEST(metrics_gauges),
+	        TEST(create_for_self),
+	        TEST(create_for_another),
+	        TEST(create_idempotent),
+	        TEST(create_invalid),
+	        TEST(create_db_down),
+	        TEST(service_renders_data),
+	        TEST(service_sends_message),
+	        TEST(users_send_only_custom),
+	        TEST(service_data_refused),
+	        TEST(list_own),
+	        TEST(list_filters),
+	        TEST(list_refused),
+	        TEST(get_own),
+	        TEST(get_not_found),
+	        TEST(metrics_gauges),
 	};
 	return cmocka_run_group_tests(tests, start, stop);
 }

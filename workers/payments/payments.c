@@ -139,6 +139,7 @@ struct booking_view {
 	int64_t user_id;
 	int64_t total_cents;
 	char status[16];
+	int flight_departed; /* bookings' flight_departed: it cannot be paid for */
 };
 
 /* Read and check the body; 0, or -1 after replying 400/422. */
@@ -178,6 +179,8 @@ static int booking_from_json(struct json_object *o, struct booking_view *b)
 	if (!json_object_object_get_ex(o, "status", &v))
 		return -1;
 	snprintf(b->status, sizeof(b->status), "%s", json_object_get_string(v));
+	b->flight_departed =
+	        json_object_object_get_ex(o, "flight_departed", &v) && json_object_get_boolean(v);
 	field_errors_init(&e);
 	int ok = field_money(o, "total_amount", INT64_MAX / 100, FIELD_REQUIRED, &b->total_cents,
 	                     &e) > 0;
@@ -218,9 +221,12 @@ static int pending_or_reply(struct req *r, const struct booking_view *b)
 {
 	char detail[48];
 
-	if (strcmp(b->status, "pending") == 0)
+	if (strcmp(b->status, "pending") == 0 && !b->flight_departed)
 		return 0;
-	snprintf(detail, sizeof(detail), "Booking is %s", b->status);
+	if (strcmp(b->status, "pending") == 0)
+		snprintf(detail, sizeof(detail), "Flight has already departed");
+	else
+		snprintf(detail, sizeof(detail), "Booking is %s", b->status);
 	reply_error(r, 409, detail);
 	return -1;
 }

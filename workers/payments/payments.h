@@ -12,6 +12,7 @@ struct service;
 
 /* The payments service's own settings (service.c declares them). */
 struct payments_settings {
+	int payment_gateway;    /* PAYMENT_GATEWAY: index in service.c's gateways (0: simulator) */
 	int gateway_latency_ms; /* GATEWAY_LATENCY_MS of the card gateway simulator */
 };
 

@@ -5,6 +5,7 @@
 
 #include "payments.h"
 #include "route.h"
+#include "users/user_check.h"
 #include "worker.h"
 
 static const struct route routes[] = {
@@ -16,7 +17,18 @@ static const struct route routes[] = {
         {NULL, NULL, NULL, 0},
 };
 
+/* The card gateways this build has. Required, no default: a deployment
+ * names the simulator on purpose, so none ends up "taking payments"
+ * through it by omission. A real gateway adds its name here. */
+static const char *const gateways[] = {"simulator", NULL};
+
 static const struct conf_setting settings[] = {
+        {.name = "PAYMENT_GATEWAY",
+         .type = CONF_ENUM,
+         .flags = CONF_REQUIRED,
+         .values = gateways,
+         .offset = offsetof(struct payments_settings, payment_gateway),
+         .help = "the card gateway: simulator (approves and declines by test card number)"},
         {.name = "GATEWAY_LATENCY_MS",
          .type = CONF_INT,
          .def = "100",
@@ -32,6 +44,7 @@ static const struct conf_setting settings[] = {
 static const struct conf_peer peers[] = {
         {"bookings", "BOOKINGS_URL", "http://127.0.0.1:8002"},
         {"notifications", "NOTIFICATIONS_URL", "http://127.0.0.1:8004"},
+        {"users", "USERS_URL", "http://127.0.0.1:8000"},
         {NULL, NULL, NULL},
 };
 
@@ -50,4 +63,5 @@ const struct service payments_service = {
         .tick = payments_tick,
         .tick_ms = 200,
         .gauges = payments_gauges,
+        .user_active = user_check_active,
 };

@@ -32,6 +32,10 @@ static const struct stub_route bookings[] = {
         {"GET", "/internal/bookings/13", 404, "{\"detail\": \"Booking not found\"}", 0},
         {"GET", "/internal/bookings/14", 500, "{\"detail\": \"boom\"}", 0},
         {"GET", "/internal/bookings/15", 200, BOOKING(15, 7, "pending"), 400},
+        {"GET", "/internal/bookings/16", 200,
+         "{\"id\": 16, \"user_id\": 7, \"status\": \"pending\", \"total_amount\": 299.99, "
+         "\"flight_departed\": true}",
+         0},
         {NULL, NULL, 0, NULL, 0},
 };
 
@@ -53,7 +57,8 @@ static int start(void **state)
 
 	(void)state;
 	snprintf(url, sizeof(url), "BOOKINGS_URL=http://127.0.0.1:%d", stub_start(bookings));
-	const char *const extra[] = {url, "GATEWAY_LATENCY_MS=0", NULL};
+	const char *const extra[] = {url, "PAYMENT_GATEWAY=simulator", "GATEWAY_LATENCY_MS=0",
+	                             NULL};
 	harness_worker_init(&w, &conf, &payments_service, extra);
 	admin = harness_token(1, "admin", 1);
 	bob = harness_token(7, "bob", 0);
@@ -163,6 +168,18 @@ static void pay_booking_not_pending(void **state)
 	(void)state;
 	harness_call(&w, "POST", "/payments", bob, PAY(12, 299.99, CARD));
 	harness_expect_error(409, "Booking is confirmed");
+	assert_int_equal(fake_store_calls("create"), 0);
+}
+
+/* A hold whose flight has left cannot be paid for (bookings tells so);
+ * someone else's is still just not found. */
+static void pay_booking_of_a_departed_flight(void **state)
+{
+	(void)state;
+	harness_call(&w, "POST", "/payments", bob, PAY(16, 299.99, CARD));
+	harness_expect_error(409, "Flight has already departed");
+	harness_call(&w, "POST", "/payments", carol, PAY(16, 299.99, CARD));
+	harness_expect_error(404, "Booking not found");
 	assert_int_equal(fake_store_calls("create"), 0);
 }
 
@@ -417,6 +434,7 @@ int main(void)
 	        TEST(pay_as_admin_for_anyone),
 	        TEST(pay_booking_not_found),
 	        TEST(pay_booking_not_pending),
+	        TEST(pay_booking_of_a_departed_flight),
 	        TEST(pay_amount_mismatch),
 	        TEST(pay_invalid),
 	        TEST(pay_twice),

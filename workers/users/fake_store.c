@@ -10,10 +10,10 @@
 
 #define FAKE_MAX 32
 
-enum op { OP_CREATE, OP_BY_ID, OP_BY_USERNAME, OP_COUNT };
+enum op { OP_CREATE, OP_BY_ID, OP_BY_USERNAME, OP_TAKEN, OP_COUNT };
 
 /* The names tests give the store functions (fake_ops.h), NULL-terminated. */
-static const char *const op_names[OP_COUNT + 1] = {"create", "by_id", "by_username"};
+static const char *const op_names[OP_COUNT + 1] = {"create", "by_id", "by_username", "taken"};
 
 static struct user rows[FAKE_MAX];
 static struct fake_table table = FAKE_TABLE(rows, struct user);
@@ -72,6 +72,18 @@ enum store_status store_user_create(struct db *db, const struct user *u, struct 
 	fake_user_put(&n);
 	*out = n;
 	return STORE_OK;
+}
+
+enum store_status store_user_taken(struct db *db, const struct user *u, int *email_taken)
+{
+	enum store_status st = fake_op(OP_TAKEN);
+
+	(void)db;
+	*email_taken = 0;
+	if (st != STORE_OK)
+		return st;
+	*email_taken = email_taken_by_anyone(u->email);
+	return *email_taken || by_name(u->username) ? STORE_CONFLICT : STORE_OK;
 }
 
 enum store_status store_user_by_id(struct db *db, int64_t id, struct user *out)

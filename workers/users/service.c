@@ -66,4 +66,5 @@ const struct service users_service = {
         .settings_data = &users_settings,
         .check = users_check_settings,
         .start = users_bootstrap,
+        .user_active = users_active,
 };

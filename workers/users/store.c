@@ -64,6 +64,25 @@ enum store_status store_user_create(struct db *db, const struct user *u, struct 
 	return st == STORE_NOT_FOUND ? which_taken(db, u, email_taken) : st;
 }
 
+enum store_status store_user_taken(struct db *db, const struct user *u, int *email_taken)
+{
+	/* Both unique indexes (lower(email), lower(username)) answer this. */
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"SELECT coalesce(bool_or(lower(email) = lower($1)), false)::int, count(*) "
+		"FROM users WHERE lower(email) = lower($1) OR lower(username) = lower($2)",
+		DB_TEXT(u->email), DB_TEXT(u->username));
+	/* clang-format on */
+
+	*email_taken = 0;
+	if (res == NULL)
+		return STORE_ERROR;
+	*email_taken = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
+	enum store_status st = strcmp(PQgetvalue(res, 0, 1), "0") == 0 ? STORE_OK : STORE_CONFLICT;
+	PQclear(res);
+	return st;
+}
+
 enum store_status store_user_by_id(struct db *db, int64_t id, struct user *out)
 {
 	return db_one(db_query(db, "SELECT " USER_COLUMNS " FROM users WHERE id = $1", DB_INT(id)),

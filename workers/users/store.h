@@ -25,6 +25,11 @@ struct user {
  * *email_taken tells which. */
 enum store_status store_user_create(struct db *db, const struct user *u, struct user *out,
                                     int *email_taken);
+/* Before the costly password hash: STORE_OK when both u->email and
+ * u->username are free (ignoring case), STORE_CONFLICT when one is taken
+ * (*email_taken tells which, the address first). store_user_create still
+ * answers STORE_CONFLICT on a race. */
+enum store_status store_user_taken(struct db *db, const struct user *u, int *email_taken);
 /* Look a user up by id, or by username ignoring case. */
 enum store_status store_user_by_id(struct db *db, int64_t id, struct user *out);
 enum store_status store_user_by_username(struct db *db, const char *username, struct user *out);

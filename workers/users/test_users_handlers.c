@@ -143,6 +143,20 @@ static void register_taken(void **state)
 	harness_call(&w, "POST", "/register", NULL, REGISTRATION("alice@example.com", "alice"));
 	harness_expect_error(409, "Email already registered");
 	assert_null(fake_user(FAKE_FIRST_ID));
+	/* answered before hashing: the insert is never tried */
+	assert_int_equal(fake_store_calls("create"), 0);
+	assert_int_equal(fake_store_calls("taken"), 3);
+}
+
+/* Another request took the name between the check and the insert: the
+ * unique index still answers 409. */
+static void register_race_still_409(void **state)
+{
+	(void)state;
+	fake_store_fail("create", STORE_CONFLICT);
+	harness_call(&w, "POST", "/register", NULL, REGISTRATION("carol@example.com", "carol"));
+	harness_expect_error(409, "Username already taken");
+	fake_store_fail("create", STORE_OK);
 }
 
 static void register_invalid(void **state)
@@ -219,6 +233,11 @@ static void token_refused(void **state)
 	assert_non_null(harness_invalid("password", "missing"));
 	harness_call(&w, "POST", "/token", NULL, "{\"username\": \"alice\"}");
 	assert_non_null(harness_invalid("password", "missing"));
+	/* bytes that are not UTF-8 are refused before the database sees them */
+	login_form("username=%ff%fe&password=x");
+	assert_non_null(harness_invalid("username", "string_unicode"));
+	login_form("username=alice&password=%c3%28");
+	assert_non_null(harness_invalid("password", "string_unicode"));
 	fake_store_fail("by_username", STORE_ERROR);
 	harness_call(&w, "POST", "/token", NULL,
 	             "{\"username\": \"alice\", \"password\": \"" PASSWORD "\"}");
@@ -367,6 +386,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        TEST(register_user),
 	        TEST(register_taken),
+	        TEST(register_race_still_409),
 	        TEST(register_invalid),
 	        TEST(register_db_down),
 	        TEST(token),

@@ -124,11 +124,20 @@ void users_register(struct req *r)
 
 	if (read_registration(r, &u, &password) < 0)
 		return;
+	/* The hash costs tens of milliseconds: a taken name or address is
+	 * answered before it, so repeated sign-ups cannot make a pool hash
+	 * for nothing. The insert still answers 409 when another request
+	 * took the name in between (the unique indexes). */
+	enum store_status st = store_user_taken(r->w->db, &u, &email_taken);
+	if (reply_unless_ok(r, st, NULL,
+	                    email_taken ? "Email already registered" : "Username already taken") <
+	    0)
+		return;
 	if (auth_password_hash(password, u.password_hash, sizeof(u.password_hash)) < 0) {
 		log_error("password hashing failed");
 		return;
 	}
-	enum store_status st = store_user_create(r->w->db, &u, &out, &email_taken);
+	st = store_user_create(r->w->db, &u, &out, &email_taken);
 	if (reply_unless_ok(r, st, NULL,
 	                    email_taken ? "Email already registered" : "Username already taken") <
 	    0)
@@ -153,8 +162,14 @@ static int read_login(struct req *r, char *name, size_t nlen, char *pw, size_t p
 		}
 		if (!has_name || !*name)
 			field_error_add(&e, "body", "username", "Field required", "missing");
+		else if (!field_utf8_valid(name, strlen(name)))
+			field_error_add(&e, "body", "username", "String should be valid UTF-8",
+			                "string_unicode");
 		if (!has_pw || !*pw)
 			field_error_add(&e, "body", "password", "Field required", "missing");
+		else if (!field_utf8_valid(pw, strlen(pw)))
+			field_error_add(&e, "body", "password", "String should be valid UTF-8",
+			                "string_unicode");
 	} else {
 		struct json_object *body = req_json_or_reply(r);
 		const char *n = NULL, *p = NULL;
@@ -295,6 +310,21 @@ void users_get(struct req *r)
 	    reply_unless_ok(r, store_user_by_id(r->w->db, id, &u), "User not found", NULL) < 0)
 		return;
 	reply_json(r, 200, user_json(&u));
+}
+
+int users_active(struct worker *w, int64_t uid, const char *request_id)
+{
+	struct user u;
+
+	(void)request_id;
+	switch (store_user_by_id(w->db, uid, &u)) {
+	case STORE_OK:
+		return u.is_active;
+	case STORE_NOT_FOUND:
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 int users_bootstrap(struct worker *w)

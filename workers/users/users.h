@@ -2,6 +2,8 @@
 #ifndef USERS_USERS_H
 #define USERS_USERS_H
 
+#include <stdint.h>
+
 #include "buf.h"
 
 struct req;
@@ -22,6 +24,9 @@ void users_register(struct req *r);
 void users_token(struct req *r);
 void users_me(struct req *r);
 void users_get(struct req *r);
+
+/* The user_active hook (service.h) of the users pool: its own table. */
+int users_active(struct worker *w, int64_t uid, const char *request_id);
 
 /* Create the admin from ADMIN_USERNAME/ADMIN_PASSWORD/ADMIN_EMAIL when it
  * does not exist yet; run once by the master. 0 or -1. */
