@@ -81,11 +81,47 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned char c = p[0];
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
 void buf_add_json_str(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x80) {
+			/* a byte that is not part of valid UTF-8 (a decoded path, a
+			 * header) becomes U+FFFD, so every line stays valid JSON */
+			size_t n = utf8_seq(p);
+			if (n == 0) {
+				buf_add(b, "\\ufffd", 6);
+				continue;
+			}
+			buf_add(b, (const char *)p, n);
+			p += n - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"':
 			buf_add(b, "\\\"", 2);

@@ -220,9 +220,43 @@ static void test_json_utf8_passthrough(void **state)
 	check_escape(s);
 }
 
+/* Bytes that are not UTF-8 become \ufffd: a JSON log line or body stays
+ * valid whatever a decoded path or header held. */
+static void test_json_invalid_utf8_replaced(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	        {"a\xff"
+	         "b",
+	         "a\\ufffdb"},                                        /* never valid */
+	        {"\xc0\xaf", "\\ufffd\\ufffd"},                       /* overlong '/' */
+	        {"\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd"},            /* overlong, 3 bytes */
+	        {"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"},            /* a surrogate */
+	        {"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* > U+10FFFF */
+	        {"cut \xe2\x82", "cut \\ufffd\\ufffd"},               /* truncated at the end */
+	        {"\xc3\xa9\x80", "\xc3\xa9\\ufffd"},                  /* valid, then a stray */
+	};
+	struct buf b;
+
+	buf_init(&b);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&b);
+		buf_add_json_str(&b, cases[i].in);
+		assert_string_equal(buf_str(&b), cases[i].out);
+		size_t n = 0;
+		char *back = json_roundtrip(buf_str(&b), &n);
+		assert_non_null(back); /* json-c reads it back: valid JSON */
+		free(back);
+	}
+	buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_json_invalid_utf8_replaced),
 	        cmocka_unit_test(test_empty),
 	        cmocka_unit_test(test_add_and_growth),
 	        cmocka_unit_test(test_add_bytes_with_nul),
