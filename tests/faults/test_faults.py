@@ -58,7 +58,7 @@ POOLS = ("users", "flights", "bookings", "payments", "notifications", "mailer")
 FREE, HELD, BOOKED = "available", "held", "booked"
 SEAT_TAKEN = "Seat is already locked or booked"
 
-STOPPED = []  # components stopped by a test and not started again yet
+STOPPED = fo.STOPPED  # components stopped and not started again yet
 BASELINE = {}  # pool -> sorted list of its children's names at the start
 
 
@@ -83,20 +83,8 @@ def kids_named(pool, name):
     return sorted(k for k in fo.children(master) if fo.comm(k) == name)
 
 
-def restore_components():
-    errors = []
-    for name in list(STOPPED):
-        STOPPED.remove(name)
-        try:
-            fo.component("start", name)
-        except Exception as e:  # noqa: BLE001 - try every one, then report
-            errors.append("%s: %s" % (name, e))
-    if errors:
-        raise AssertionError("could not start again: " + "; ".join(errors))
-
-
 def tearDownModule():
-    restore_components()
+    fo.restore_components()
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -336,7 +324,7 @@ class FaultsTest(unittest.TestCase):
             say(line)
 
     def setUp(self):
-        self.addCleanup(restore_components)
+        self.addCleanup(fo.restore_components)
         fo.wait_healthy(fo.BOOKINGS, RECOVER_WAIT)
 
     # ------------------------------------------------------------ helpers

@@ -396,6 +396,25 @@ def component(action, name, timeout=180, env=None):
     return p
 
 
+# Components a test stopped and has not started again (names for
+# `component start`): a test appends before it stops one and removes
+# after it started it; restore_components, in a module's tearDownModule,
+# starts whatever a failed test left stopped.
+STOPPED = []
+
+
+def restore_components():
+    errors = []
+    for name in list(STOPPED):
+        STOPPED.remove(name)  # tried once: a failure is reported, not repeated
+        try:
+            component("start", name)
+        except Exception as e:  # noqa: BLE001 - try every one, then report
+            errors.append("%s: %s" % (name, e))
+    if errors:
+        raise AssertionError("could not start again: " + "; ".join(errors))
+
+
 def restart_pool(name, base, env=None):
     """Stop pool name and start it again with env (a dict) added to what it
     sees (None: as the stack runs it), then wait until base answers healthy."""
@@ -529,7 +548,7 @@ BOOKINGS = service_url("bookings")
 
 FLIGHT_KEYS = {"id", "flight_number", "airline", "origin", "destination", "departure_time",
                "arrival_time", "price", "total_seats", "available_seats", "is_active",
-               "created_at"}
+               "created_at", "cabins"}
 BOOKING_KEYS = {"id", "reference", "user_id", "flight_id", "seat_number", "status",
                 "total_amount", "hold_expires_at", "payment_id", "created_at", "cancelled_at"}
 REFERENCE = re.compile(r"^[A-HJ-NP-Z2-9]{6}$")

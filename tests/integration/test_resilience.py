@@ -14,7 +14,7 @@ import unittest
 import fo
 
 POOL = "users"
-STOPPED = []  # components stopped and not yet started again
+STOPPED = fo.STOPPED  # components stopped and not started again yet
 RESPAWN_WAIT = 30.0
 RECOVER_WAIT = 90.0
 BG_THREADS = 4  # clients sending requests while workers are killed or re-forked
@@ -32,20 +32,8 @@ def start_component(name):
         STOPPED.remove(name)
 
 
-def restore_components():
-    errors = []
-    for name in list(STOPPED):
-        STOPPED.remove(name)  # tried once: a failure is reported, not repeated
-        try:
-            fo.component("start", name)
-        except Exception as e:  # noqa: BLE001 - try every one, then report
-            errors.append("%s: %s" % (name, e))
-    if errors:
-        raise AssertionError("could not start again: " + "; ".join(errors))
-
-
 def tearDownModule():
-    restore_components()
+    fo.restore_components()
 
 
 class ResilienceTest(unittest.TestCase):
@@ -56,7 +44,7 @@ class ResilienceTest(unittest.TestCase):
         cls.user, cls.password, cls.token = fo.new_user(fo.USERS)
 
     def setUp(self):
-        self.addCleanup(restore_components)
+        self.addCleanup(fo.restore_components)
         fo.wait_healthy(fo.USERS, RECOVER_WAIT)
 
     # ------------------------------------------------------------ helpers
