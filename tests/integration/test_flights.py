@@ -157,6 +157,113 @@ class FlightsChecks:
                                    arrival_time=fo.iso(d, "11:00"), **over))
         return origin, destination, out
 
+    # ------------------------------------------------------------ cabins
+
+    LONG_HAUL = [{"cabin": "business", "first_row": 1, "last_row": 4, "price": 1299.00},
+                 {"cabin": "premium_economy", "first_row": 5, "last_row": 8, "price": 649.5},
+                 {"cabin": "economy", "first_row": 9, "last_row": 30, "price": 299.00}]
+
+    def cabin_body(self, cabins, **over):
+        body = fo.flight_body(cabins=cabins, price=None, total_seats=None)
+        body.update(over)
+        return body
+
+    def assertCabins(self, got, cabins, available=None):
+        """got's cabins are cabins (as sent) with available_seats each."""
+        want = [dict(c, available_seats=(available[i] if available else
+                                         (c["last_row"] - c["first_row"] + 1) * 6))
+                for i, c in enumerate(cabins)]
+        self.assertEqual(got["cabins"], want, got)
+
+    def test_cabins_prices_and_seats(self):
+        r = self.post_flight(self.cabin_body(self.LONG_HAUL))
+        self.assertJSON(r, 201)
+        f = r.body
+        self.assertEqual(set(f), fo.FLIGHT_KEYS, f)
+        self.assertEqual(f["price"], 299.00)  # the lowest cabin price
+        self.assertEqual(f["total_seats"], 180)  # 30 rows of 6
+        self.assertEqual(f["available_seats"], 180)
+        self.assertCabins(f, self.LONG_HAUL)
+        self.assertIn(b'"price":1299.00', r.raw.replace(b" ", b""))
+        got = fo.get(self.url("/flights/%d" % f["id"]))
+        self.assertJSON(got, 200, f)
+        # the flight's own price and seats may be sent when they agree
+        r = self.post_flight(self.cabin_body(self.LONG_HAUL, price=299, total_seats=180))
+        self.assertJSON(r, 201)
+        # new cabins replace the old; price follows
+        r = self.put(f["id"], {"cabins": [dict(self.LONG_HAUL[0], price=99),
+                                          dict(self.LONG_HAUL[2], first_row=5)]})
+        self.assertJSON(r, 200)
+        self.assertEqual((r.body["price"], r.body["total_seats"]), (99, 180), r.body)
+        self.assertEqual([c["cabin"] for c in r.body["cabins"]], ["business", "economy"])
+        # while cabins set the price, a price of its own is refused
+        self.assert422(self.put(f["id"], {"price": 10}), ["body", "price"])
+
+    def test_without_cabins_one_economy_cabin(self):
+        r = self.post_flight(fo.flight_body(price=199.99, total_seats=20))
+        self.assertJSON(r, 201)
+        self.assertCabins(r.body, [{"cabin": "economy", "first_row": 1, "last_row": 4,
+                                    "price": 199.99}], [20])
+        # the flight's price is the cabin's
+        r = self.put(r.body["id"], {"price": 150})
+        self.assertJSON(r, 200)
+        self.assertEqual(r.body["cabins"][0]["price"], 150, r.body)
+
+    def test_cabins_validation(self):
+        biz, eco = self.LONG_HAUL[0], self.LONG_HAUL[2]
+        cases = [
+            ([], ["body", "cabins"]),
+            ({"cabin": "economy"}, ["body", "cabins"]),
+            ([biz, biz, biz, biz, biz], ["body", "cabins"]),
+            ([dict(biz, cabin="coach")], ["body", "cabins", 0, "cabin"]),
+            ([dict(biz, first_row=0)], ["body", "cabins", 0, "first_row"]),
+            ([dict(biz, first_row=2)], ["body", "cabins", 0, "first_row"]),  # not from row 1
+            ([dict(biz, last_row="4")], ["body", "cabins", 0, "last_row"]),
+            ([dict(biz, last_row=143)], ["body", "cabins", 0, "last_row"]),  # > 853 seats
+            ([dict(biz, price=-1)], ["body", "cabins", 0, "price"]),
+            ([{k: v for k, v in biz.items() if k != "price"}], ["body", "cabins", 0, "price"]),
+            ([biz, 7], ["body", "cabins", 1]),
+            ([biz, dict(eco, first_row=6)], ["body", "cabins", 1, "first_row"]),  # gap
+            ([biz, dict(eco, first_row=4)], ["body", "cabins", 1, "first_row"]),  # overlap
+            ([dict(eco, first_row=1, last_row=4), dict(biz, first_row=5, last_row=9)],
+             ["body", "cabins", 1, "cabin"]),  # economy before business
+            ([biz, dict(biz, first_row=5, last_row=9)], ["body", "cabins", 1, "cabin"]),
+            ([dict(biz, first_row=1, last_row=0)], ["body", "cabins", 0, "last_row"]),
+        ]
+        for cabins, loc in cases:
+            with self.subTest(cabins=cabins):
+                self.assert422(self.post_flight(self.cabin_body(cabins)), loc)
+        with self.subTest("price and seats that disagree"):
+            r = self.post_flight(self.cabin_body(self.LONG_HAUL, price=300, total_seats=181))
+            self.assert422(r, ["body", "price"])
+            self.assert422(r, ["body", "total_seats"])
+
+    def test_search_by_cabin(self):
+        origin = self.fresh_airport()
+        destination = self.fresh_airport((origin,))
+        day = fo.unique_day()
+        route = dict(origin=origin, destination=destination)
+        long_haul = self.post_flight(self.cabin_body(
+            self.LONG_HAUL, departure_time=fo.iso(day, "08:00"),
+            arrival_time=fo.iso(day, "18:00"), **route))
+        self.assertJSON(long_haul, 201)
+        plain = self.create(departure_time=fo.iso(day, "09:00"),
+                            arrival_time=fo.iso(day, "11:00"), **route)
+        q = "origin=%s&destination=%s" % (origin, destination)
+        for cabin, want in (("business", [long_haul.body["id"]]),
+                            ("premium_economy", [long_haul.body["id"]]),
+                            ("economy", [long_haul.body["id"], plain["id"]]),
+                            ("first", [])):
+            with self.subTest(cabin=cabin):
+                flights, total = self.list(q + "&cabin=" + cabin)
+                self.assertEqual(self.ids(flights), want)
+                self.assertEqual(total, len(want))
+                r = fo.get(self.url("/flights/search?%s&departure_date=%s&cabin=%s"
+                                    % (q, day, cabin)))
+                self.assertJSON(r, 200)
+                self.assertEqual(self.ids(r.body), want)
+        self.assert422(fo.get(self.url("/flights?cabin=coach")), ["query", "cabin"])
+
     # ------------------------------------------------------------ create
 
     def test_create_returns_the_flight(self):
@@ -534,6 +641,10 @@ class FlightsChecks:
                     expected[k] = v.upper() if k in ("origin", "flight_number") else v
                 if "total_seats" in change:
                     expected["available_seats"] = change["total_seats"]
+                    # without cabins, one economy cabin over every row
+                    expected["cabins"] = [dict(expected["cabins"][0],
+                                               last_row=-(-change["total_seats"] // 6),
+                                               available_seats=change["total_seats"])]
                 self.assertEqual(r.body, expected)
                 self.assertJSON(fo.get(self.url("/flights/%d" % f["id"])), 200, expected)
 
@@ -624,6 +735,22 @@ class FlightsChecks:
 class FlightsPortTest(FlightsChecks, unittest.TestCase):
     BASE = fo.FLIGHTS
 
+    def test_sample_long_haul_flights_have_cabins(self):
+        # The stack is started with the sample data (real airports, which
+        # the tests' own flights never use).
+        flights, total = self.list("origin=SIN&destination=LHR")
+        self.assertGreater(total, 0, "no sample SQ322 flights: was seed.sql loaded?")
+        for f in flights:
+            self.assertEqual([c["cabin"] for c in f["cabins"]],
+                             ["first", "business", "premium_economy", "economy"], f)
+            self.assertEqual(f["price"], min(c["price"] for c in f["cabins"]), f)
+            self.assertEqual(f["total_seats"], f["cabins"][-1]["last_row"] * 6, f)
+        # short-haul ones are all economy at their price
+        flights, total = self.list("origin=AMS&destination=LHR")
+        self.assertGreater(total, 0)
+        self.assertEqual([(c["cabin"], c["price"]) for c in flights[0]["cabins"]],
+                         [("economy", flights[0]["price"])], flights[0])
+
     def test_health(self):
         r = fo.get(self.url("/health"))
         self.assertJSON(r, 200)
@@ -672,7 +799,8 @@ class FlightsPortTest(FlightsChecks, unittest.TestCase):
         path = self.url("/internal/flights/%d" % f["id"])
         r = fo.get(path, headers=fo.service_headers())
         self.assertJSON(r, 200)
-        expected_keys = (fo.FLIGHT_KEYS - {"available_seats"}) | {"price_cents"}
+        # no cabins given: the internal form has none (readers default them)
+        expected_keys = (fo.FLIGHT_KEYS - {"available_seats", "cabins"}) | {"price_cents"}
         self.assertEqual(set(r.body), expected_keys, fo.describe(r))
         self.assertEqual(r.body["price_cents"], 12345)
         self.assertEqual(r.body["total_seats"], 50)

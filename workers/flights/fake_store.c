@@ -122,11 +122,25 @@ enum store_status store_flight_delete(struct db *db, int64_t id)
 	return st;
 }
 
+/* 1 when f has the cabin named name (as store.c's cabins @> ...). */
+static int has_cabin(const struct flight *f, const char *name)
+{
+	struct cabin c[FLIGHT_CABINS_MAX];
+	int n = flight_cabins(f, c);
+
+	for (int k = 0; k < n; k++)
+		if (strcmp(flight_cabin_name(c[k].kind), name) == 0)
+			return 1;
+	return 0;
+}
+
 static int listed(const struct flight *f, const struct flight_filter *q)
 {
 	return f->is_active && (q->origin[0] == '\0' || strcmp(f->origin, q->origin) == 0) &&
 	       (q->destination[0] == '\0' || strcmp(f->destination, q->destination) == 0) &&
-	       (q->date < 0 || (f->departure_time >= q->date && f->departure_time < q->date + DAY));
+	       (q->date < 0 ||
+	        (f->departure_time >= q->date && f->departure_time < q->date + DAY)) &&
+	       (q->cabin[0] == '\0' || has_cabin(f, q->cabin));
 }
 
 static int by_departure(const void *a, const void *b)

@@ -18,7 +18,22 @@ struct kv;
 #define FLIGHT_NUMBER_MAX 8 /* "AB1234C" and its NUL */
 #define AIRLINE_MAX       65
 #define FLIGHT_SEATS_MAX  853
-#define FLIGHT_PRICE_MAX  100000000LL /* cents: 1,000,000.00 */
+#define FLIGHT_PRICE_MAX  100000000LL                           /* cents: 1,000,000.00 */
+#define FLIGHT_ROW_SEATS  6                                     /* A-F */
+#define FLIGHT_ROWS_MAX   (FLIGHT_SEATS_MAX / FLIGHT_ROW_SEATS) /* 142 */
+#define FLIGHT_CABINS_MAX 4
+
+/* The cabin classes, front of the aircraft first: cabins of a flight go
+ * in this order (each at most once). */
+enum cabin_kind { CABIN_FIRST, CABIN_BUSINESS, CABIN_PREMIUM_ECONOMY, CABIN_ECONOMY };
+
+/* A cabin: rows first_row..last_row (1-based, six seats each), one price. */
+struct cabin {
+	int kind;
+	int first_row;
+	int last_row;
+	int64_t price_cents;
+};
 
 struct flight {
 	int64_t id;
@@ -32,12 +47,35 @@ struct flight {
 	int total_seats;
 	int is_active;
 	int64_t created_at; /* Unix seconds */
+	/* The cabins as given (row order, contiguous from row 1); ncabins 0:
+	 * the flight is one economy cabin at price_cents over every seat
+	 * (flight_cabins tells them either way). */
+	int ncabins;
+	struct cabin cabins[FLIGHT_CABINS_MAX];
 };
 
+/* "first", "business", "premium_economy", "economy" (NULL beyond). */
+const char *flight_cabin_name(int kind);
+/* The kind of a cabin name, or -1. */
+int flight_cabin_kind(const char *name);
+/* f's cabins into out (FLIGHT_CABINS_MAX): their count. Without given
+ * cabins, one economy cabin over every row at the flight's price. */
+int flight_cabins(const struct flight *f, struct cabin *out);
+/* The cabin of seat index i (0-based, row i / 6 + 1) into out: 0, or -1
+ * when the seat is not on f. */
+int flight_seat_cabin(const struct flight *f, int64_t i, struct cabin *out);
+
 /* f as the Flight JSON. With available >= 0 the public form (with
- * available_seats); with available < 0 the internal form (with
- * price_cents, without available_seats). Caller puts the object. */
-struct json_object *flight_entry_json(const struct flight *f, int available);
+ * available_seats, and each cabin's from cabin_available[i] in the order
+ * of flight_cabins, when not NULL); with available < 0 the internal form
+ * (with price_cents, without available_seats). Caller puts the object. */
+struct json_object *flight_entry_json(const struct flight *f, int available,
+                                      const int *cabin_available);
+/* f's given cabins as the internal JSON array (with price_cents): what
+ * PostgreSQL stores; NULL when f has none. Caller puts it. */
+struct json_object *flight_cabins_json(const struct flight *f);
+/* Read that array (text) into f->cabins: 0, or -1 when malformed. */
+int flight_cabins_parse(const char *text, struct flight *f);
 /* Read the internal form back: 0, or -1 when text is not a complete
  * internal Flight JSON. */
 int flight_entry_parse(const char *text, struct flight *f);

@@ -32,6 +32,8 @@ static const char not_found[] = "Flight not found";
 static const char seats_down[] = "Seat availability unavailable";
 static const char bookings_down[] = "Booking service unavailable";
 static const char duplicate[] = "Flight number already exists on that date";
+/* The cabin= query values, as flight_entry.h names them. */
+static const char *const cabin_names[] = {"first", "business", "premium_economy", "economy", NULL};
 static const char iata_msg[] = "Must be a 3-letter IATA airport code";
 static const char number_msg[] =
         "Flight number must be 2 letters or digits, 1-4 digits and an optional letter "
@@ -133,13 +135,25 @@ static int flight_id_or_reply(struct req *r, int64_t *id)
 	return req_param_id_or_reply(r, "id", not_found, id);
 }
 
-static void reply_flight(struct req *r, int status, const struct flight *f, long long live)
+/* f as the public Flight JSON, with its seats left and each cabin's. */
+static struct json_object *public_json(const struct flight *f, long long live,
+                                       const struct occupancy_rows *rows)
 {
-	reply_json(r, status, flight_entry_json(f, occupancy_available(f->total_seats, live)));
+	int cabins[FLIGHT_CABINS_MAX];
+
+	occupancy_cabins(f, live, rows, cabins);
+	return flight_entry_json(f, occupancy_available(f->total_seats, live), cabins);
+}
+
+static void reply_flight(struct req *r, int status, const struct flight *f, long long live,
+                         const struct occupancy_rows *rows)
+{
+	reply_json(r, status, public_json(f, live, rows));
 }
 
 void flights_get(struct req *r)
 {
+	struct occupancy_rows rows;
 	struct flight f;
 	int64_t id;
 	long long live;
@@ -149,10 +163,10 @@ void flights_get(struct req *r)
 		return;
 	if (!f.is_active) {
 		reply_error(r, 404, not_found);
-	} else if (occupancy_live(r->w, r->request_id, &f.id, 1, &live) < 0) {
+	} else if (occupancy_live(r->w, r->request_id, &f.id, 1, &live, &rows) < 0) {
 		reply_error(r, 503, seats_down);
 	} else {
-		reply_flight(r, 200, &f, live);
+		reply_flight(r, 200, &f, live, &rows);
 	}
 }
 
@@ -194,39 +208,60 @@ static void query_date(const char *query, const char *name, int64_t *date, struc
 		                "date_parsing");
 }
 
-/* A row of the public list: the flight and its seats left. */
+/* A row of the public list: the flight, its live seats and their rows. */
 struct listed {
 	const struct flight *f;
-	int available;
+	long long live;
+	const struct occupancy_rows *rows;
 };
 
 static struct json_object *listed_json(const void *row)
 {
 	const struct listed *l = row;
 
-	return flight_entry_json(l->f, l->available);
+	return public_json(l->f, l->live, l->rows);
 }
 
-/* Reply the page l with each flight's seats left and the total count. */
-static void reply_list(struct req *r, const struct flight_list *l)
+/* 1 when f has a seat left in the cabin named cabin. */
+static int cabin_left(const struct flight *f, long long live, const struct occupancy_rows *rows,
+                      const char *cabin)
+{
+	struct cabin c[FLIGHT_CABINS_MAX];
+	int available[FLIGHT_CABINS_MAX], n = flight_cabins(f, c);
+
+	occupancy_cabins(f, live, rows, available);
+	for (int k = 0; k < n; k++)
+		if (strcmp(flight_cabin_name(c[k].kind), cabin) == 0)
+			return available[k] > 0;
+	return 0;
+}
+
+/* Reply the page l with each flight's seats left and the total count.
+ * With a cabin asked for, the store gave the flights that have it; those
+ * with that cabin full are left out here (and out of the total). */
+static void reply_list(struct req *r, const struct flight_list *l, const char *cabin)
 {
 	int64_t *ids = xcalloc((size_t)l->count + 1, sizeof(*ids));
 	long long *live = xcalloc((size_t)l->count + 1, sizeof(*live));
+	struct occupancy_rows *taken = xcalloc((size_t)l->count + 1, sizeof(*taken));
 	struct listed *rows = xcalloc((size_t)l->count + 1, sizeof(*rows));
+	int n = 0;
 
 	for (int i = 0; i < l->count; i++)
 		ids[i] = l->rows[i].id;
-	if (occupancy_live(r->w, r->request_id, ids, l->count, live) < 0) {
+	if (occupancy_live(r->w, r->request_id, ids, l->count, live, taken) < 0) {
 		reply_error(r, 503, seats_down);
 		goto out;
 	}
 	for (int i = 0; i < l->count; i++) {
-		rows[i].f = &l->rows[i];
-		rows[i].available = occupancy_available(l->rows[i].total_seats, live[i]);
+		if (cabin[0] && !cabin_left(&l->rows[i], live[i], &taken[i], cabin))
+			continue;
+		rows[n++] = (struct listed){.f = &l->rows[i], .live = live[i], .rows = &taken[i]};
 	}
-	reply_rows(r, rows, l->count, sizeof(*rows), listed_json, l->total);
+	reply_rows(r, rows, n, sizeof(*rows), listed_json, l->total - (l->count - n));
 out:
 	free(rows);
+	free(taken);
 	free(live);
 	free(ids);
 }
@@ -239,8 +274,8 @@ static int list_key(struct worker *w, const struct flight_filter *q, char *key, 
 
 	if (kv_get(w->kv, LIST_GEN_KEY, gen, sizeof(gen)) < 0)
 		return -1;
-	snprintf(key, len, "flights:list:%s:%s:%s:%" PRId64 ":%" PRId64 ":%" PRId64, gen, q->origin,
-	         q->destination, q->date, q->limit, q->offset);
+	snprintf(key, len, "flights:list:%s:%s:%s:%" PRId64 ":%" PRId64 ":%" PRId64 ":%s", gen,
+	         q->origin, q->destination, q->date, q->limit, q->offset, q->cabin);
 	return 0;
 }
 
@@ -279,7 +314,7 @@ static void list_put(struct worker *w, const char *key, const struct flight_list
 	size_t len;
 
 	for (int i = 0; i < l->count; i++)
-		json_object_array_add(rows, flight_entry_json(&l->rows[i], -1));
+		json_object_array_add(rows, flight_entry_json(&l->rows[i], -1, NULL));
 	json_object_object_add(o, "total", json_object_new_int64(l->total));
 	json_object_object_add(o, "rows", rows);
 	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
@@ -313,6 +348,9 @@ static void list(struct req *r, const char *date_name)
 	query_iata(r->query, "origin", q.origin, &e);
 	query_iata(r->query, "destination", q.destination, &e);
 	query_date(r->query, date_name, &q.date, &e);
+	int cabin = -1;
+	if (field_query_enum(r->query, "cabin", cabin_names, FIELD_OPTIONAL, &cabin, &e) > 0)
+		snprintf(q.cabin, sizeof(q.cabin), "%s", cabin_names[cabin]);
 	field_query_paging(r->query, &q.limit, &q.offset, &e);
 	if (e.count) {
 		reply_invalid(r, &e);
@@ -321,7 +359,7 @@ static void list(struct req *r, const char *date_name)
 	field_errors_release(&e);
 	if (reply_unless_ok(r, list_load(r->w, &q, &l), NULL, NULL) < 0)
 		return;
-	reply_list(r, &l);
+	reply_list(r, &l, q.cabin);
 	store_flight_list_release(&l);
 }
 
@@ -353,6 +391,14 @@ static void read_code(struct json_object *body, const char *name, enum field_nee
 	memcpy(out, v, strlen(v) + 1);
 }
 
+/* 1 when body has member name, not null. */
+static int has_member(struct json_object *body, const char *name)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(body, name, &v) && v != NULL;
+}
+
 static int iata(const char *s, char *out, size_t outlen)
 {
 	return outlen < 4 ? -1 : flights_iata_normalize(s, out);
@@ -363,6 +409,8 @@ static int iata(const char *s, char *out, size_t outlen)
 static void read_fields(struct json_object *body, enum field_need need, struct flight *f,
                         struct field_errors *e)
 {
+	/* with cabins, price and total_seats follow from them */
+	enum field_need fare_need = has_member(body, "cabins") ? FIELD_OPTIONAL : need;
 	const char *s;
 	int64_t seats;
 
@@ -375,9 +423,144 @@ static void read_fields(struct json_object *body, enum field_need need, struct f
 	          e);
 	field_time(body, "departure_time", need, &f->departure_time, e);
 	field_time(body, "arrival_time", need, &f->arrival_time, e);
-	field_money(body, "price", FLIGHT_PRICE_MAX, need, &f->price_cents, e);
-	if (field_int64(body, "total_seats", 1, FLIGHT_SEATS_MAX, need, &seats, e) > 0)
+	field_money(body, "price", FLIGHT_PRICE_MAX, fare_need, &f->price_cents, e);
+	if (field_int64(body, "total_seats", 1, FLIGHT_SEATS_MAX, fare_need, &seats, e) > 0)
 		f->total_seats = (int)seats;
+}
+
+/* ---- cabins ---------------------------------------------------------- */
+
+/* Append an error at loc ["body", "cabins", i, name] (name NULL: the
+ * cabin itself; i < 0: the list). */
+static void cabin_error(struct field_errors *e, int i, const char *name, const char *msg,
+                        const char *type)
+{
+	struct json_object *err = json_object_new_object(), *loc = json_object_new_array();
+
+	json_object_array_add(loc, json_object_new_string("body"));
+	json_object_array_add(loc, json_object_new_string("cabins"));
+	if (i >= 0)
+		json_object_array_add(loc, json_object_new_int(i));
+	if (name)
+		json_object_array_add(loc, json_object_new_string(name));
+	json_object_object_add(err, "loc", loc);
+	json_object_object_add(err, "msg", json_object_new_string(msg));
+	json_object_object_add(err, "type", json_object_new_string(type));
+	json_object_array_add(e->list, err);
+	e->count++;
+}
+
+/* Move the errors of one cabin's readers (loc ["body", name]) into e at
+ * loc ["body", "cabins", i, name]. */
+static void nest_errors(struct field_errors *e, struct field_errors *one, int i)
+{
+	for (size_t k = 0; k < json_object_array_length(one->list); k++) {
+		struct json_object *err = json_object_array_get_idx(one->list, k), *loc, *msg,
+		                   *type;
+		json_object_object_get_ex(err, "loc", &loc);
+		json_object_object_get_ex(err, "msg", &msg);
+		json_object_object_get_ex(err, "type", &type);
+		cabin_error(e, i, json_object_get_string(json_object_array_get_idx(loc, 1)),
+		            json_object_get_string(msg), json_object_get_string(type));
+	}
+	field_errors_release(one);
+}
+
+/* Cabin i of the body into c, after cabins[i - 1] (prev, NULL for the
+ * first): 0, or -1 with errors added. */
+static int read_cabin(struct json_object *o, int i, const struct cabin *prev, struct cabin *c,
+                      struct field_errors *e)
+{
+	struct field_errors one;
+	int64_t first = 0, last = 0;
+	int before = e->count;
+
+	if (!json_object_is_type(o, json_type_object)) {
+		cabin_error(e, i, NULL, "Input should be a valid dictionary", "dict_type");
+		return -1;
+	}
+	field_errors_init(&one);
+	field_enum(o, "cabin", cabin_names, FIELD_REQUIRED, &c->kind, &one);
+	field_int64(o, "first_row", 1, FLIGHT_ROWS_MAX, FIELD_REQUIRED, &first, &one);
+	field_int64(o, "last_row", 1, FLIGHT_ROWS_MAX, FIELD_REQUIRED, &last, &one);
+	field_money(o, "price", FLIGHT_PRICE_MAX, FIELD_REQUIRED, &c->price_cents, &one);
+	int bad = one.count > 0;
+	nest_errors(e, &one, i);
+	if (bad)
+		return -1;
+	c->first_row = (int)first;
+	c->last_row = (int)last;
+	if (prev && c->kind <= prev->kind)
+		cabin_error(e, i, "cabin",
+		            "Cabins must go first, business, premium_economy, economy (front to "
+		            "back), each at most once",
+		            "value_error");
+	if (c->first_row != (prev ? prev->last_row + 1 : 1))
+		cabin_error(
+		        e, i, "first_row",
+		        prev ? "Cabin must start on the row after the previous cabin's last row "
+		               "(no gap or overlap)"
+		             : "The first cabin must start at row 1",
+		        "value_error");
+	if (c->last_row < c->first_row)
+		cabin_error(e, i, "last_row", "last_row must not be before first_row",
+		            "value_error");
+	return e->count > before ? -1 : 0;
+}
+
+/* The body's cabins over f (price and total_seats follow from them): 1
+ * when given and valid, 0 when absent (or null), -1 with errors added. */
+static int read_cabins(struct json_object *body, struct flight *f, struct field_errors *e)
+{
+	struct json_object *a;
+	struct cabin c[FLIGHT_CABINS_MAX];
+
+	if (!json_object_object_get_ex(body, "cabins", &a) || a == NULL)
+		return 0;
+	size_t n = json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+	if (n < 1 || n > FLIGHT_CABINS_MAX) {
+		cabin_error(e, -1, NULL, "Input should be a list of 1 to 4 cabins", "list_type");
+		return -1;
+	}
+	int bad = 0;
+	for (size_t i = 0; i < n; i++)
+		/* after a bad cabin, order and contiguity cannot be judged */
+		if (read_cabin(json_object_array_get_idx(a, i), (int)i,
+		               i && !bad ? &c[i - 1] : NULL, &c[i], e) < 0 ||
+		    bad)
+			bad = 1;
+	if (bad)
+		return -1;
+	memcpy(f->cabins, c, n * sizeof(c[0]));
+	f->ncabins = (int)n;
+	return 1;
+}
+
+/* With cabins, price is the lowest cabin price and total_seats six a row
+ * over every row: set them, and refuse a body that says otherwise. */
+static void fares_from_cabins(struct json_object *body, struct flight *f, struct field_errors *e)
+{
+	char msg[128], money[32];
+
+	if (f->ncabins == 0)
+		return;
+	int64_t lowest = f->cabins[0].price_cents;
+	for (int k = 1; k < f->ncabins; k++)
+		if (f->cabins[k].price_cents < lowest)
+			lowest = f->cabins[k].price_cents;
+	int seats = f->cabins[f->ncabins - 1].last_row * FLIGHT_ROW_SEATS;
+	if (has_member(body, "price") && f->price_cents != lowest) {
+		field_format_money(lowest, money, sizeof(money));
+		snprintf(msg, sizeof(msg), "price must be the lowest cabin price (%s)", money);
+		field_error_add(e, "body", "price", msg, "value_error");
+	}
+	if (has_member(body, "total_seats") && f->total_seats != seats) {
+		snprintf(msg, sizeof(msg),
+		         "total_seats must be 6 seats a row over the cabins' rows (%d)", seats);
+		field_error_add(e, "body", "total_seats", msg, "value_error");
+	}
+	f->price_cents = lowest;
+	f->total_seats = seats;
 }
 
 /* Check f as a whole once its fields are valid: 0, or -1 after replying
@@ -408,13 +591,16 @@ void flights_create(struct req *r)
 		return;
 	field_errors_init(&e);
 	read_fields(body, FIELD_REQUIRED, &f, &e);
+	if (read_cabins(body, &f, &e) > 0)
+		fares_from_cabins(body, &f, &e);
 	if (f.airline[0] == '\0')
 		snprintf(f.airline, sizeof(f.airline), "%.2s", f.flight_number);
 	if (finish_or_reply(r, &f, &e) < 0 ||
 	    reply_unless_ok(r, store_flight_create(r->w->db, &f, &out), NULL, duplicate) < 0)
 		return;
 	lists_stale(r->w);
-	reply_flight(r, 201, &out, 0); /* a new flight has no bookings */
+	struct occupancy_rows none = {0};
+	reply_flight(r, 201, &out, 0, &none); /* a new flight has no bookings */
 }
 
 /* Load flight id from PostgreSQL (not the cache) for a change: 0, or
@@ -425,18 +611,20 @@ static int load_for_change_or_reply(struct req *r, int64_t id, struct flight *f)
 }
 
 /* Write the merged flight f (live bookings now) and reply either way. */
-static void update_and_reply(struct req *r, const struct flight *f, long long live)
+static void update_and_reply(struct req *r, const struct flight *f, long long live,
+                             const struct occupancy_rows *rows)
 {
 	struct flight out;
 
 	if (reply_unless_ok(r, store_flight_update(r->w->db, f, &out), not_found, duplicate) < 0)
 		return;
 	cache_refresh(r->w, &out);
-	reply_flight(r, 200, &out, live);
+	reply_flight(r, 200, &out, live, rows);
 }
 
 void flights_update(struct req *r)
 {
+	struct occupancy_rows rows;
 	struct flight old, f;
 	struct json_object *body;
 	struct field_errors e;
@@ -449,10 +637,12 @@ void flights_update(struct req *r)
 	f = old;
 	field_errors_init(&e);
 	read_fields(body, FIELD_OPTIONAL, &f, &e);
+	if (read_cabins(body, &f, &e) >= 0)
+		fares_from_cabins(body, &f, &e);
 	field_bool(body, "is_active", FIELD_OPTIONAL, &f.is_active, &e);
 	if (finish_or_reply(r, &f, &e) < 0)
 		return;
-	if (occupancy_live(r->w, r->request_id, &id, 1, &live) < 0) {
+	if (occupancy_live(r->w, r->request_id, &id, 1, &live, &rows) < 0) {
 		reply_error(r, 503, bookings_down);
 		return;
 	}
@@ -460,7 +650,7 @@ void flights_update(struct req *r)
 		reply_error(r, 409, "Cannot reduce seats while the flight has live bookings");
 		return;
 	}
-	update_and_reply(r, &f, live);
+	update_and_reply(r, &f, live, &rows);
 }
 
 /* Set is_active of flight id in PostgreSQL, then in the cache. */
@@ -494,7 +684,7 @@ void flights_delete(struct req *r)
 	if (flight_id_or_reply(r, &id) < 0 || load_for_change_or_reply(r, id, &f) < 0 ||
 	    reply_unless_ok(r, set_active(r->w, id, 0), not_found, NULL) < 0)
 		return;
-	if (occupancy_live(r->w, r->request_id, &id, 1, &live) < 0) {
+	if (occupancy_live(r->w, r->request_id, &id, 1, &live, NULL) < 0) {
 		undo_deactivate(r, &f, 503, bookings_down);
 		return;
 	}

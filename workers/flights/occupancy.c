@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "flight_entry.h"
 #include "conf.h"
 #include "field.h"
 #include "http.h"
@@ -53,15 +54,32 @@ static int count_of(struct json_object *obj, int64_t id, long long *count)
 	return 0;
 }
 
-int occupancy_parse(const char *body, const int64_t *ids, int n, long long *live)
+/* The rows of id in the answer's "rows" object per_row into rows: 0 or -1. */
+static int rows_of(struct json_object *per_row, int64_t id, struct occupancy_rows *rows)
 {
-	struct json_object *obj = json_tokener_parse(body);
+	char key[24], text[SEAT_COUNT_TEXT_MAX];
+	struct json_object *v;
+
+	snprintf(key, sizeof(key), "%" PRId64, id);
+	if (per_row == NULL || !json_object_object_get_ex(per_row, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return -1;
+	snprintf(text, sizeof(text), "|%s", json_object_get_string(v));
+	return seat_rows_parse(text, rows->taken) ? 0 : -1;
+}
+
+int occupancy_parse(const char *body, const int64_t *ids, int n, long long *live,
+                    struct occupancy_rows *rows)
+{
+	struct json_object *obj = json_tokener_parse(body), *per_row = NULL;
 	int rc = -1;
 
 	if (obj == NULL || !json_object_is_type(obj, json_type_object))
 		goto out;
+	json_object_object_get_ex(obj, "rows", &per_row);
 	for (int i = 0; i < n; i++)
-		if (count_of(obj, ids[i], &live[i]) < 0)
+		if (count_of(obj, ids[i], &live[i]) < 0 ||
+		    (rows && rows_of(per_row, ids[i], &rows[i]) < 0))
 			goto out;
 	rc = 0;
 out:
@@ -71,7 +89,7 @@ out:
 
 /* Ask the bookings pool for the n flights ids: 0 with live[], or -1. */
 static int ask_bookings(struct worker *w, const char *request_id, const int64_t *ids, int n,
-                        long long *live)
+                        long long *live, struct occupancy_rows *rows)
 {
 	struct http_response resp;
 	struct buf url;
@@ -86,7 +104,7 @@ static int ask_bookings(struct worker *w, const char *request_id, const int64_t 
 		snprintf(status, sizeof(status), "%d", resp.status);
 		if (resp.status != 200)
 			log_warn("occupancy call refused", "status", status);
-		else if ((rc = occupancy_parse(buf_str(&resp.body), ids, n, live)) < 0)
+		else if ((rc = occupancy_parse(buf_str(&resp.body), ids, n, live, rows)) < 0)
 			log_warn("occupancy answer malformed or incomplete");
 	}
 	http_response_release(&resp);
@@ -120,8 +138,9 @@ static int64_t wall_ms(void)
 }
 
 int occupancy_live(struct worker *w, const char *request_id, const int64_t *ids, int n,
-                   long long *live)
+                   long long *live, struct occupancy_rows *rows)
 {
+	struct occupancy_rows *asked_rows = NULL;
 	long long *asked_live = NULL;
 	char **cached = NULL;
 	int64_t *asked = NULL;
@@ -132,26 +151,53 @@ int occupancy_live(struct worker *w, const char *request_id, const int64_t *ids,
 	cached = xcalloc((size_t)n, sizeof(*cached));
 	asked = xcalloc((size_t)n, sizeof(*asked));
 	asked_live = xcalloc((size_t)n, sizeof(*asked_live));
+	if (rows)
+		asked_rows = xcalloc((size_t)n, sizeof(*asked_rows));
 	read_counts(w, ids, n, cached);
 	int64_t now = wall_ms();
 	char *fresh = xcalloc((size_t)n, 1);
 	for (int i = 0; i < n; i++) {
 		fresh[i] = (char)occupancy_from_cache(cached[i], now, &live[i]);
+		/* a count written without its rows cannot tell cabins apart */
+		if (fresh[i] && rows && !seat_rows_parse(cached[i], rows[i].taken))
+			fresh[i] = 0;
 		if (!fresh[i])
 			asked[nasked++] = ids[i];
 	}
-	if (nasked > 0 && ask_bookings(w, request_id, asked, nasked, asked_live) < 0)
+	if (nasked > 0 && ask_bookings(w, request_id, asked, nasked, asked_live, asked_rows) < 0)
 		goto out;
 	for (int i = 0, k = 0; i < n && k < nasked; i++)
-		if (!fresh[i])
+		if (!fresh[i]) {
+			if (rows)
+				rows[i] = asked_rows[k];
 			live[i] = asked_live[k++];
+		}
 	rc = 0;
 out:
 	for (int i = 0; i < n; i++)
 		free(cached[i]);
 	free(fresh);
+	free(asked_rows);
 	free(asked_live);
 	free(asked);
 	free(cached);
 	return rc;
+}
+
+void occupancy_cabins(const struct flight *f, long long live, const struct occupancy_rows *rows,
+                      int *available)
+{
+	struct cabin c[FLIGHT_CABINS_MAX];
+	int n = flight_cabins(f, c);
+
+	for (int k = 0; k < n; k++) {
+		if (f->ncabins == 0 || rows == NULL) {
+			available[k] = occupancy_available(f->total_seats, live);
+			continue;
+		}
+		available[k] = 0;
+		for (int row = c[k].first_row; row <= c[k].last_row && row <= SEAT_ROWS_MAX; row++)
+			if (rows->taken[row] < FLIGHT_ROW_SEATS)
+				available[k] += FLIGHT_ROW_SEATS - rows->taken[row];
+	}
 }

@@ -2,7 +2,9 @@
  * with $n parameters; times travel as Unix seconds (to_timestamp on the
  * way in, floor(extract(epoch)) on the way out) and rows are copied into
  * struct flight. Knows nothing of HTTP, JSON or Redis. */
+#include <json-c/json.h>
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,10 +19,12 @@
 	"floor(extract(epoch FROM departure_time))::bigint AS departure_time, " \
 	"floor(extract(epoch FROM arrival_time))::bigint AS arrival_time, " \
 	"price_cents, total_seats, is_active::int AS is_active, " \
-	"floor(extract(epoch FROM created_at))::bigint AS created_at"
+	"floor(extract(epoch FROM created_at))::bigint AS created_at, " \
+	"coalesce(cabins::text, '') AS cabins"
 /* clang-format on */
 
 #define SQLSTATE_UNIQUE_VIOLATION "23505"
+#define CABINS_TEXT_MAX           512
 
 static const char *bool_text(int v)
 {
@@ -44,6 +48,23 @@ static void read_row(const PGresult *res, int row, void *out)
 	f->total_seats = (int)db_next_int(&c);
 	f->is_active = db_next_int(&c) != 0;
 	f->created_at = db_next_int(&c);
+	const char *cabins = PQgetvalue(res, row, c.col);
+	/* written by this pool only, validated then: a row that does not
+	 * parse is left with the default cabin rather than failing reads */
+	if (cabins[0] && flight_cabins_parse(cabins, f) < 0)
+		f->ncabins = 0;
+}
+
+/* f's cabins as the text PostgreSQL stores, NULL for none (into buf). */
+static const char *cabins_text(const struct flight *f, char *buf, size_t len)
+{
+	struct json_object *a = flight_cabins_json(f);
+
+	if (a == NULL)
+		return NULL;
+	snprintf(buf, len, "%s", json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+	json_object_put(a);
+	return buf;
 }
 
 /* The row a write returned into out: as db_one, but a failed statement
@@ -58,16 +79,19 @@ static enum store_status written(struct db *db, PGresult *res, struct flight *ou
 
 enum store_status store_flight_create(struct db *db, const struct flight *f, struct flight *out)
 {
+	char cabins[CABINS_TEXT_MAX];
 	/* clang-format off */
 	PGresult *res = db_query(db,
 		"INSERT INTO flights (flight_number, airline, origin, destination,"
-		"                     departure_time, arrival_time, price_cents, total_seats) "
-		"VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), to_timestamp($6::bigint), $7, $8) "
+		"                     departure_time, arrival_time, price_cents, total_seats, cabins) "
+		"VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), to_timestamp($6::bigint), $7, $8, "
+		"        $9::jsonb) "
 		"ON CONFLICT DO NOTHING "
 		"RETURNING " FLIGHT_COLUMNS,
 		DB_TEXT(f->flight_number), DB_TEXT(f->airline), DB_TEXT(f->origin),
 		DB_TEXT(f->destination), DB_INT(f->departure_time), DB_INT(f->arrival_time),
-		DB_INT(f->price_cents), DB_INT(f->total_seats));
+		DB_INT(f->price_cents), DB_INT(f->total_seats),
+		DB_TEXT(cabins_text(f, cabins, sizeof(cabins))));
 	/* clang-format on */
 	enum store_status st = written(db, res, out);
 
@@ -84,19 +108,21 @@ enum store_status store_flight_by_id(struct db *db, int64_t id, struct flight *o
 
 enum store_status store_flight_update(struct db *db, const struct flight *f, struct flight *out)
 {
+	char cabins[CABINS_TEXT_MAX];
 	/* clang-format off */
 	PGresult *res = db_query(db,
 		"UPDATE flights "
 		"SET flight_number = $1, airline = $2, origin = $3, destination = $4, "
 		"    departure_time = to_timestamp($5::bigint), "
 		"    arrival_time = to_timestamp($6::bigint), "
-		"    price_cents = $7, total_seats = $8, is_active = $9, updated_at = now() "
+		"    price_cents = $7, total_seats = $8, is_active = $9, cabins = $11::jsonb, "
+		"    updated_at = now() "
 		"WHERE id = $10 "
 		"RETURNING " FLIGHT_COLUMNS,
 		DB_TEXT(f->flight_number), DB_TEXT(f->airline), DB_TEXT(f->origin),
 		DB_TEXT(f->destination), DB_INT(f->departure_time), DB_INT(f->arrival_time),
 		DB_INT(f->price_cents), DB_INT(f->total_seats), DB_TEXT(bool_text(f->is_active)),
-		DB_INT(f->id));
+		DB_INT(f->id), DB_TEXT(cabins_text(f, cabins, sizeof(cabins))));
 	/* clang-format on */
 	return written(db, res, out);
 }
@@ -127,7 +153,8 @@ enum store_status store_flight_delete(struct db *db, int64_t id)
 
 /* Active flights matching $1 origin, $2 destination ('' = any) and $3
  * departure date (Unix seconds of its 00:00 UTC, < 0 = any), by
- * departure then id, $4 rows from row $5, and their total. */
+ * departure then id, $4 rows from row $5, and their total; with $6 a
+ * cabin name, only flights that have that cabin. */
 /* clang-format off */
 static const char list_sql[] = DB_PAGE_SQL(
 	"SELECT " FLIGHT_COLUMNS " "
@@ -137,7 +164,10 @@ static const char list_sql[] = DB_PAGE_SQL(
 	"  AND ($2::text = '' OR destination = $2::text) "
 	"  AND ($3::bigint < 0 "
 	"       OR (departure_time >= to_timestamp($3::bigint) "
-	"           AND departure_time < to_timestamp($3::bigint + 86400)))",
+	"           AND departure_time < to_timestamp($3::bigint + 86400))) "
+	"  AND ($6::text = '' "
+	"       OR (cabins IS NULL AND $6::text = 'economy') "
+	"       OR cabins @> jsonb_build_array(jsonb_build_object('cabin', $6::text)))",
 	"ORDER BY departure_time, id", "$4", "$5");
 /* clang-format on */
 
@@ -145,8 +175,9 @@ enum store_status store_flight_list(struct db *db, const struct flight_filter *q
                                     struct flight_list *out)
 {
 	void *rows;
-	PGresult *res = db_query(db, list_sql, DB_TEXT(q->origin), DB_TEXT(q->destination),
-	                         DB_INT(q->date), DB_INT(q->limit), DB_INT(q->offset));
+	PGresult *res =
+	        db_query(db, list_sql, DB_TEXT(q->origin), DB_TEXT(q->destination), DB_INT(q->date),
+	                 DB_INT(q->limit), DB_INT(q->offset), DB_TEXT(q->cabin));
 	enum store_status st =
 	        db_page(res, read_row, sizeof(*out->rows), &rows, &out->count, &out->total);
 

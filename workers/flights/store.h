@@ -15,6 +15,7 @@ struct flight_filter {
 	char origin[4];      /* "" = any */
 	char destination[4]; /* "" = any */
 	int64_t date;        /* 00:00 UTC of the departure date, or -1 = any */
+	char cabin[16];      /* a cabin name the flight has, "" = any */
 	int64_t limit;
 	int64_t offset;
 };

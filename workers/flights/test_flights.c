@@ -1,6 +1,8 @@
 /* test_flights.c - the pure rules of the flights service: flight number
  * and IATA code input, seat arithmetic, the bookings pool's occupancy
- * answer and the Flight JSON (public, internal, cache round trip). */
+ * answer and the Flight JSON (public, internal, cache round trip), cabins
+ * (the default one, seats to cabins, per-row counts and per-cabin seats
+ * left). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,25 +130,31 @@ static void occupancy_answers(void **state)
 	long long live[3] = {-1, -1, -1};
 
 	(void)state;
-	assert_int_equal(occupancy_parse("{\"1\": 3, \"2\": 0, \"30\": 853}", ids, 3, live), 0);
+	assert_int_equal(occupancy_parse("{\"1\": 3, \"2\": 0, \"30\": 853}", ids, 3, live, NULL),
+	                 0);
 	assert_int_equal(live[0], 3);
 	assert_int_equal(live[1], 0);
 	assert_int_equal(live[2], 853);
 	/* extra flights are ignored */
-	assert_int_equal(occupancy_parse("{\"30\": 1, \"9\": 4, \"1\": 0, \"2\": 2}", ids, 3, live),
-	                 0);
+	assert_int_equal(
+	        occupancy_parse("{\"30\": 1, \"9\": 4, \"1\": 0, \"2\": 2}", ids, 3, live, NULL),
+	        0);
 	assert_int_equal(live[0], 0);
 	assert_int_equal(live[1], 2);
 	assert_int_equal(live[2], 1);
-	assert_int_equal(occupancy_parse("{\"1\": 3, \"2\": 0}", ids, 3, live), -1);
-	assert_int_equal(occupancy_parse("{\"1\": 3, \"2\": -1, \"30\": 0}", ids, 3, live), -1);
-	assert_int_equal(occupancy_parse("{\"1\": \"3\", \"2\": 0, \"30\": 0}", ids, 3, live), -1);
-	assert_int_equal(occupancy_parse("{\"1\": 2.5, \"2\": 0, \"30\": 0}", ids, 3, live), -1);
-	assert_int_equal(occupancy_parse("{\"1\": null, \"2\": 0, \"30\": 0}", ids, 3, live), -1);
-	assert_int_equal(occupancy_parse("[3, 0, 0]", ids, 3, live), -1);
-	assert_int_equal(occupancy_parse("{\"1\": 3,", ids, 3, live), -1);
-	assert_int_equal(occupancy_parse("", ids, 3, live), -1);
-	assert_int_equal(occupancy_parse("{}", ids, 0, live), 0);
+	assert_int_equal(occupancy_parse("{\"1\": 3, \"2\": 0}", ids, 3, live, NULL), -1);
+	assert_int_equal(occupancy_parse("{\"1\": 3, \"2\": -1, \"30\": 0}", ids, 3, live, NULL),
+	                 -1);
+	assert_int_equal(occupancy_parse("{\"1\": \"3\", \"2\": 0, \"30\": 0}", ids, 3, live, NULL),
+	                 -1);
+	assert_int_equal(occupancy_parse("{\"1\": 2.5, \"2\": 0, \"30\": 0}", ids, 3, live, NULL),
+	                 -1);
+	assert_int_equal(occupancy_parse("{\"1\": null, \"2\": 0, \"30\": 0}", ids, 3, live, NULL),
+	                 -1);
+	assert_int_equal(occupancy_parse("[3, 0, 0]", ids, 3, live, NULL), -1);
+	assert_int_equal(occupancy_parse("{\"1\": 3,", ids, 3, live, NULL), -1);
+	assert_int_equal(occupancy_parse("", ids, 3, live, NULL), -1);
+	assert_int_equal(occupancy_parse("{}", ids, 0, live, NULL), 0);
 }
 
 static const struct flight sample = {
@@ -170,17 +178,143 @@ static const char *text(struct json_object *o)
 
 static void public_json(void **state)
 {
-	struct json_object *o = flight_entry_json(&sample, 177);
+	struct json_object *o = flight_entry_json(&sample, 177, NULL);
 
 	(void)state;
 	assert_string_equal(
-	        text(o), "{\"id\":42,\"flight_number\":\"AA100\",\"airline\":\"American Airlines\","
-	                 "\"origin\":\"JFK\",\"destination\":\"LAX\","
-	                 "\"departure_time\":\"2026-12-01T10:00:00Z\","
-	                 "\"arrival_time\":\"2026-12-01T16:15:00Z\",\"price\":299.99,"
-	                 "\"total_seats\":180,\"available_seats\":177,\"is_active\":true,"
-	                 "\"created_at\":\"2026-01-01T00:00:00Z\"}");
+	        text(o),
+	        "{\"id\":42,\"flight_number\":\"AA100\",\"airline\":\"American Airlines\","
+	        "\"origin\":\"JFK\",\"destination\":\"LAX\","
+	        "\"departure_time\":\"2026-12-01T10:00:00Z\","
+	        "\"arrival_time\":\"2026-12-01T16:15:00Z\",\"price\":299.99,"
+	        "\"total_seats\":180,\"available_seats\":177,\"is_active\":true,"
+	        "\"created_at\":\"2026-01-01T00:00:00Z\",\"cabins\":[{\"cabin\":\"economy\","
+	        "\"first_row\":1,\"last_row\":30,\"price\":299.99,\"available_seats\":177}]}");
 	json_object_put(o);
+}
+
+/* A long-haul layout: business 1-4, premium economy 5-8, economy 9-40. */
+static struct flight long_haul(void)
+{
+	struct flight f = sample;
+
+	f.ncabins = 3;
+	f.cabins[0] = (struct cabin){CABIN_BUSINESS, 1, 4, 129900};
+	f.cabins[1] = (struct cabin){CABIN_PREMIUM_ECONOMY, 5, 8, 59900};
+	f.cabins[2] = (struct cabin){CABIN_ECONOMY, 9, 40, 29999};
+	f.total_seats = 240;
+	return f;
+}
+
+static void cabins_of_seats(void **state)
+{
+	struct flight f = long_haul(), plain = sample;
+	struct cabin c;
+
+	(void)state;
+	assert_int_equal(flight_seat_cabin(&f, 0, &c), 0); /* 1A */
+	assert_int_equal(c.kind, CABIN_BUSINESS);
+	assert_int_equal(c.price_cents, 129900);
+	assert_int_equal(flight_seat_cabin(&f, 23, &c), 0); /* 4F */
+	assert_int_equal(c.kind, CABIN_BUSINESS);
+	assert_int_equal(flight_seat_cabin(&f, 24, &c), 0); /* 5A */
+	assert_int_equal(c.kind, CABIN_PREMIUM_ECONOMY);
+	assert_int_equal(flight_seat_cabin(&f, 239, &c), 0); /* 40F */
+	assert_int_equal(c.kind, CABIN_ECONOMY);
+	assert_int_equal(flight_seat_cabin(&f, 240, &c), -1);
+	assert_int_equal(flight_seat_cabin(&f, -1, &c), -1);
+	/* without cabins: one economy cabin at the flight's price, even when
+	 * the last row is short (220 seats: 37 rows, 36 full) */
+	plain.total_seats = 220;
+	assert_int_equal(flight_seat_cabin(&plain, 219, &c), 0);
+	assert_int_equal(c.kind, CABIN_ECONOMY);
+	assert_int_equal(c.first_row, 1);
+	assert_int_equal(c.last_row, 37);
+	assert_int_equal(c.price_cents, 29999);
+	assert_int_equal(flight_seat_cabin(&plain, 220, &c), -1);
+	assert_string_equal(flight_cabin_name(CABIN_PREMIUM_ECONOMY), "premium_economy");
+	assert_int_equal(flight_cabin_kind("first"), CABIN_FIRST);
+	assert_int_equal(flight_cabin_kind("coach"), -1);
+}
+
+static void cabins_round_trip(void **state)
+{
+	struct flight f = long_haul(), back;
+	struct json_object *o = flight_entry_json(&f, -1, NULL);
+
+	(void)state;
+	assert_int_equal(flight_entry_parse(text(o), &back), 0);
+	assert_int_equal(back.ncabins, 3);
+	for (int k = 0; k < 3; k++) { /* field by field: struct cabin has padding */
+		assert_int_equal(back.cabins[k].kind, f.cabins[k].kind);
+		assert_int_equal(back.cabins[k].first_row, f.cabins[k].first_row);
+		assert_int_equal(back.cabins[k].last_row, f.cabins[k].last_row);
+		assert_int_equal(back.cabins[k].price_cents, f.cabins[k].price_cents);
+	}
+	assert_int_equal(back.total_seats, 240);
+	json_object_put(o);
+	/* a cabin the parser cannot read makes the entry unreadable */
+	assert_int_equal(flight_cabins_parse("[{\"cabin\":\"coach\",\"first_row\":1,"
+	                                     "\"last_row\":2,\"price_cents\":1}]",
+	                                     &back),
+	                 -1);
+	assert_int_equal(flight_cabins_parse("{}", &back), -1);
+}
+
+static void rows_of_live_seats(void **state)
+{
+	const char *seats[] = {"1A", "1B", "12C", "143F", "0A", "x"};
+	unsigned short per_row[SEAT_ROWS_MAX + 1];
+	char text[SEAT_COUNT_TEXT_MAX] = "4@1700000000000";
+	long long live;
+
+	(void)state;
+	seat_rows_format(seats, 6, text, sizeof(text));
+	assert_string_equal(text, "4@1700000000000|1:2,12:1,143:1");
+	assert_int_equal(occupancy_from_cache(text, 1700000000500, &live), 1);
+	assert_int_equal(live, 4);
+	assert_int_equal(seat_rows_parse(text, per_row), 1);
+	assert_int_equal(per_row[1], 2);
+	assert_int_equal(per_row[2], 0);
+	assert_int_equal(per_row[12], 1);
+	assert_int_equal(per_row[143], 1);
+	assert_int_equal(seat_rows_parse("4@1700000000000", per_row), 0); /* no rows part */
+	assert_int_equal(seat_rows_parse("0@1700000000000|", per_row), 1);
+	assert_int_equal(per_row[1], 0);
+	assert_int_equal(seat_rows_parse("1@1|1:7", per_row), 0);
+	assert_int_equal(seat_rows_parse("1@1|144:1", per_row), 0);
+	assert_int_equal(seat_rows_parse("1@1|1;1", per_row), 0);
+}
+
+static void seats_left_per_cabin(void **state)
+{
+	struct flight f = long_haul(), plain = sample;
+	struct occupancy_rows rows = {0};
+	const int64_t ids[] = {42};
+	int available[FLIGHT_CABINS_MAX];
+	long long live;
+
+	(void)state;
+	rows.taken[1] = 6; /* business row 1 full */
+	rows.taken[4] = 1;
+	rows.taken[9] = 2;
+	occupancy_cabins(&f, 9, &rows, available);
+	assert_int_equal(available[0], 24 - 7);
+	assert_int_equal(available[1], 24);
+	assert_int_equal(available[2], 192 - 2);
+	/* the single default cabin is the flight's own count */
+	occupancy_cabins(&plain, 9, &rows, available);
+	assert_int_equal(available[0], 171);
+	/* the bookings pool's answer carries the rows */
+	assert_int_equal(occupancy_parse("{\"42\": 3, \"rows\": {\"42\": \"1:2,9:1\"}}", ids, 1,
+	                                 &live, &rows),
+	                 0);
+	assert_int_equal(live, 3);
+	assert_int_equal(rows.taken[1], 2);
+	assert_int_equal(rows.taken[4], 0);
+	assert_int_equal(rows.taken[9], 1);
+	assert_int_equal(occupancy_parse("{\"42\": 3}", ids, 1, &live, &rows), -1);
+	assert_int_equal(occupancy_parse("{\"42\": 3}", ids, 1, &live, NULL), 0);
 }
 
 static void price_text_is_exact(void **state)
@@ -192,7 +326,7 @@ static void price_text_is_exact(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cents) / sizeof(cents[0]); i++) {
 		f.price_cents = cents[i];
-		struct json_object *o = flight_entry_json(&f, 0);
+		struct json_object *o = flight_entry_json(&f, 0, NULL);
 		struct json_object *price;
 		assert_true(json_object_object_get_ex(o, "price", &price));
 		assert_string_equal(text(price), want[i]);
@@ -202,7 +336,7 @@ static void price_text_is_exact(void **state)
 
 static void internal_json_round_trip(void **state)
 {
-	struct json_object *o = flight_entry_json(&sample, -1);
+	struct json_object *o = flight_entry_json(&sample, -1, NULL);
 	struct json_object *v;
 	struct flight back;
 
@@ -218,7 +352,7 @@ static void internal_json_round_trip(void **state)
 static void internal_json_rejects(void **state)
 {
 	struct flight back;
-	struct json_object *o = flight_entry_json(&sample, -1);
+	struct json_object *o = flight_entry_json(&sample, -1, NULL);
 
 	(void)state;
 	assert_int_equal(flight_entry_parse("", &back), -1);
@@ -246,6 +380,10 @@ int main(void)
 	        cmocka_unit_test(price_text_is_exact),
 	        cmocka_unit_test(internal_json_round_trip),
 	        cmocka_unit_test(internal_json_rejects),
+	        cmocka_unit_test(cabins_of_seats),
+	        cmocka_unit_test(cabins_round_trip),
+	        cmocka_unit_test(rows_of_live_seats),
+	        cmocka_unit_test(seats_left_per_cabin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,9 @@
  * unreachable (so every read goes to the store and every seat count to
  * the bookings pool) and the bookings pool played by a stub server:
  * flight 1 has no live bookings, flight 2 has 3, the bookings pool
- * refuses to count flight 9 and is too slow for flight 8. */
+ * refuses to count flight 9 and is too slow for flight 8. Flight 4 has
+ * cabins (first row 1, business 2-3, economy 4-30): its first row is full
+ * and one business seat is held. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -24,9 +26,13 @@
 #define HOUR      3600
 
 static const struct stub_route bookings[] = {
-        {"GET", "/internal/occupancy?flight_ids=1", 200, "{\"1\": 0}", 0},
-        {"GET", "/internal/occupancy?flight_ids=2", 200, "{\"2\": 3}", 0},
-        {"GET", "/internal/occupancy?flight_ids=2,1", 200, "{\"2\": 3, \"1\": 0}", 0},
+        {"GET", "/internal/occupancy?flight_ids=1", 200, "{\"1\": 0, \"rows\": {\"1\": \"\"}}", 0},
+        {"GET", "/internal/occupancy?flight_ids=2", 200, "{\"2\": 3, \"rows\": {\"2\": \"1:3\"}}",
+         0},
+        {"GET", "/internal/occupancy?flight_ids=2,1", 200,
+         "{\"2\": 3, \"1\": 0, \"rows\": {\"2\": \"1:3\", \"1\": \"\"}}", 0},
+        {"GET", "/internal/occupancy?flight_ids=4", 200,
+         "{\"4\": 7, \"rows\": {\"4\": \"1:6,2:1\"}}", 0},
         {"GET", "/internal/occupancy?flight_ids=9", 503, "{\"detail\": \"down\"}", 0},
         {"GET", "/internal/occupancy?flight_ids=8", 200, "{\"8\": 0}", 400},
         {NULL, NULL, 0, NULL, 0},
@@ -89,6 +95,49 @@ static int reset(void **state)
 	f.is_active = 0;
 	fake_flight_put(&f);
 	return 0;
+}
+
+/* Flight 4, with cabins (the cabin tests only). */
+static void seed_cabins(void)
+{
+	struct flight f = seed(4, "EK1", "DXB", "LHR", DEC01_10H, 180);
+
+	f.ncabins = 3;
+	f.cabins[0] = (struct cabin){CABIN_FIRST, 1, 1, 450000};
+	f.cabins[1] = (struct cabin){CABIN_BUSINESS, 2, 3, 250000};
+	f.cabins[2] = (struct cabin){CABIN_ECONOMY, 4, 30, 79900};
+	f.price_cents = 79900;
+	fake_flight_put(&f);
+}
+
+/* 1 when the 422 answer has an error of type at loc (its JSON text, e.g.
+ * ["body","cabins",0,"cabin"]). */
+static int error_at(const char *loc, const char *type)
+{
+	struct json_object *list, *l, *t;
+
+	if (res->status != 422 || !json_object_object_get_ex(res->json, "detail", &list))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *err = json_object_array_get_idx(list, i);
+		if (json_object_object_get_ex(err, "loc", &l) &&
+		    json_object_object_get_ex(err, "type", &t) &&
+		    strcmp(json_object_to_json_string_ext(l, JSON_C_TO_STRING_PLAIN), loc) == 0 &&
+		    strcmp(json_object_get_string(t), type) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The member name of cabin k of the answer. */
+static struct json_object *cabin_member(size_t k, const char *name)
+{
+	struct json_object *cabins, *v = NULL;
+
+	assert_true(json_object_object_get_ex(res->json, "cabins", &cabins));
+	assert_true(k < json_object_array_length(cabins));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(cabins, k), name, &v));
+	return v;
 }
 
 /* ---- POST /flights --------------------------------------------------- */
@@ -188,6 +237,161 @@ static void create_db_down(void **state)
 	fake_store_fail("create", STORE_ERROR);
 	harness_call(&w, "POST", "/flights", admin, NEW_FLIGHT("AA200", "2026-12-01T10:00:00Z"));
 	harness_expect_error(503, "Database unavailable");
+}
+
+/* ---- cabins ---------------------------------------------------------- */
+
+#define CABIN_FLIGHT(cabins)                                                                       \
+	"{\"flight_number\": \"QF11\", \"origin\": \"SYD\", \"destination\": \"LAX\", "            \
+	"\"departure_time\": \"2026-12-01T01:20:00Z\", \"arrival_time\": "                         \
+	"\"2026-12-01T15:00:00Z\", "                                                               \
+	"\"cabins\": " cabins "}"
+
+static void create_with_cabins(void **state)
+{
+	(void)state;
+	harness_call(&w, "POST", "/flights", admin,
+	             CABIN_FLIGHT("[{\"cabin\": \"business\", \"first_row\": 1, \"last_row\": 4, "
+	                          "\"price\": 1299.00}, {\"cabin\": \"premium_economy\", "
+	                          "\"first_row\": 5, \"last_row\": 8, \"price\": 599}, "
+	                          "{\"cabin\": \"economy\", \"first_row\": 9, \"last_row\": 40, "
+	                          "\"price\": 299.00}]"));
+	assert_int_equal(res->status, 201);
+	assert_string_equal(harness_str(res, "price"), "299.00"); /* the lowest */
+	assert_int_equal(harness_int(res, "total_seats"), 240);   /* 40 rows of 6 */
+	assert_int_equal(harness_int(res, "available_seats"), 240);
+	assert_string_equal(json_object_get_string(cabin_member(0, "cabin")), "business");
+	assert_string_equal(json_object_to_json_string(cabin_member(0, "price")), "1299.00");
+	assert_int_equal(json_object_get_int(cabin_member(0, "available_seats")), 24);
+	assert_int_equal(json_object_get_int(cabin_member(1, "available_seats")), 24);
+	assert_int_equal(json_object_get_int(cabin_member(2, "first_row")), 9);
+	assert_int_equal(json_object_get_int(cabin_member(2, "available_seats")), 192);
+	const struct flight *f = fake_flight(FAKE_FIRST_ID);
+	assert_non_null(f);
+	assert_int_equal(f->ncabins, 3);
+	assert_int_equal(f->price_cents, 29900);
+	assert_int_equal(f->cabins[0].price_cents, 129900);
+	/* price and total_seats may be sent when they agree */
+	harness_call(
+	        &w, "POST", "/flights", admin,
+	        "{\"flight_number\": \"QF12\", \"origin\": \"SYD\", \"destination\": \"LAX\", "
+	        "\"departure_time\": \"2026-12-01T01:20:00Z\", "
+	        "\"arrival_time\": \"2026-12-01T15:00:00Z\", \"price\": 100, \"total_seats\": 12, "
+	        "\"cabins\": [{\"cabin\": \"economy\", \"first_row\": 1, \"last_row\": 2, "
+	        "\"price\": 100}]}");
+	assert_int_equal(res->status, 201);
+}
+
+static void create_without_cabins_is_economy(void **state)
+{
+	(void)state;
+	harness_call(&w, "POST", "/flights", admin, NEW_FLIGHT("AA200", "2026-12-01T10:00:00Z"));
+	assert_int_equal(res->status, 201);
+	assert_string_equal(json_object_get_string(cabin_member(0, "cabin")), "economy");
+	assert_int_equal(json_object_get_int(cabin_member(0, "first_row")), 1);
+	assert_int_equal(json_object_get_int(cabin_member(0, "last_row")), 25);
+	assert_string_equal(json_object_to_json_string(cabin_member(0, "price")), "249.99");
+	assert_int_equal(json_object_get_int(cabin_member(0, "available_seats")), 150);
+	assert_int_equal(fake_flight(FAKE_FIRST_ID)->ncabins, 0);
+}
+
+static void cabins_invalid(void **state)
+{
+	(void)state;
+	harness_call(&w, "POST", "/flights", admin,
+	             CABIN_FLIGHT("[{\"cabin\": \"coach\", \"first_row\": 0, \"last_row\": 4, "
+	                          "\"price\": -1}, 7]"));
+	assert_true(error_at("[\"body\",\"cabins\",0,\"cabin\"]", "enum"));
+	assert_true(error_at("[\"body\",\"cabins\",0,\"first_row\"]", "greater_than_equal"));
+	assert_true(error_at("[\"body\",\"cabins\",1]", "dict_type"));
+	harness_call(&w, "POST", "/flights", admin, CABIN_FLIGHT("[]"));
+	assert_true(error_at("[\"body\",\"cabins\"]", "list_type"));
+	harness_call(&w, "POST", "/flights", admin, CABIN_FLIGHT("{}"));
+	assert_true(error_at("[\"body\",\"cabins\"]", "list_type"));
+	/* a gap, then an overlap, then out of order, then backwards */
+	harness_call(&w, "POST", "/flights", admin,
+	             CABIN_FLIGHT("[{\"cabin\": \"business\", \"first_row\": 1, \"last_row\": 4, "
+	                          "\"price\": 999}, {\"cabin\": \"economy\", \"first_row\": 6, "
+	                          "\"last_row\": 30, \"price\": 99}]"));
+	assert_true(error_at("[\"body\",\"cabins\",1,\"first_row\"]", "value_error"));
+	harness_call(&w, "POST", "/flights", admin,
+	             CABIN_FLIGHT("[{\"cabin\": \"business\", \"first_row\": 1, \"last_row\": 4, "
+	                          "\"price\": 999}, {\"cabin\": \"economy\", \"first_row\": 4, "
+	                          "\"last_row\": 30, \"price\": 99}]"));
+	assert_true(error_at("[\"body\",\"cabins\",1,\"first_row\"]", "value_error"));
+	harness_call(&w, "POST", "/flights", admin,
+	             CABIN_FLIGHT("[{\"cabin\": \"economy\", \"first_row\": 1, \"last_row\": 4, "
+	                          "\"price\": 99}, {\"cabin\": \"business\", \"first_row\": 5, "
+	                          "\"last_row\": 30, \"price\": 999}]"));
+	assert_true(error_at("[\"body\",\"cabins\",1,\"cabin\"]", "value_error"));
+	harness_call(&w, "POST", "/flights", admin,
+	             CABIN_FLIGHT("[{\"cabin\": \"first\", \"first_row\": 2, \"last_row\": 1, "
+	                          "\"price\": 99}]"));
+	assert_true(error_at("[\"body\",\"cabins\",0,\"first_row\"]", "value_error"));
+	assert_true(error_at("[\"body\",\"cabins\",0,\"last_row\"]", "value_error"));
+	/* more rows than 853 seats allow */
+	harness_call(&w, "POST", "/flights", admin,
+	             CABIN_FLIGHT("[{\"cabin\": \"economy\", \"first_row\": 1, \"last_row\": 143, "
+	                          "\"price\": 99}]"));
+	assert_true(error_at("[\"body\",\"cabins\",0,\"last_row\"]", "less_than_equal"));
+	/* price and total_seats that disagree with the cabins */
+	harness_call(
+	        &w, "POST", "/flights", admin,
+	        "{\"flight_number\": \"QF12\", \"origin\": \"SYD\", \"destination\": \"LAX\", "
+	        "\"departure_time\": \"2026-12-01T01:20:00Z\", "
+	        "\"arrival_time\": \"2026-12-01T15:00:00Z\", \"price\": 90, \"total_seats\": 13, "
+	        "\"cabins\": [{\"cabin\": \"economy\", \"first_row\": 1, \"last_row\": 2, "
+	        "\"price\": 100}]}");
+	assert_true(error_at("[\"body\",\"price\"]", "value_error"));
+	assert_true(error_at("[\"body\",\"total_seats\"]", "value_error"));
+	assert_null(fake_flight(FAKE_FIRST_ID));
+}
+
+static void cabins_seats_left(void **state)
+{
+	(void)state;
+	seed_cabins();
+	harness_call(&w, "GET", "/flights/4", NULL, NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(harness_int(res, "available_seats"), 173);
+	assert_string_equal(harness_str(res, "price"), "799.00");
+	assert_int_equal(json_object_get_int(cabin_member(0, "available_seats")), 0);
+	assert_int_equal(json_object_get_int(cabin_member(1, "available_seats")), 11);
+	assert_int_equal(json_object_get_int(cabin_member(2, "available_seats")), 162);
+	/* a price of its own is refused while cabins set it; new cabins are taken */
+	harness_call(&w, "PUT", "/flights/4", admin, "{\"price\": 10}");
+	assert_true(error_at("[\"body\",\"price\"]", "value_error"));
+	harness_call(
+	        &w, "PUT", "/flights/4", admin,
+	        "{\"cabins\": [{\"cabin\": \"business\", \"first_row\": 1, \"last_row\": 3, "
+	        "\"price\": 2000}, {\"cabin\": \"economy\", \"first_row\": 4, \"last_row\": 30, "
+	        "\"price\": 700}]}");
+	assert_int_equal(res->status, 200);
+	assert_string_equal(harness_str(res, "price"), "700.00");
+	assert_int_equal(json_object_get_int(cabin_member(0, "available_seats")), 11);
+	assert_int_equal(fake_flight(4)->ncabins, 2);
+}
+
+static void list_by_cabin(void **state)
+{
+	(void)state;
+	seed_cabins();
+	harness_call(&w, "GET", "/flights?origin=DXB&cabin=business", NULL, NULL);
+	assert_int_equal(res->status, 200);
+	assert_string_equal(harness_res_header("X-Total-Count"), "1");
+	assert_int_equal(json_object_get_int64(harness_item(0, "id")), 4);
+	harness_call(&w, "GET", "/flights/search?origin=DXB&cabin=first", NULL, NULL); /* full */
+	assert_int_equal(res->status, 200);
+	assert_string_equal(harness_res_header("X-Total-Count"), "0");
+	assert_int_equal(json_object_array_length(res->json), 0);
+	harness_call(&w, "GET", "/flights?origin=DXB&cabin=premium_economy", NULL, NULL); /* none */
+	assert_string_equal(harness_res_header("X-Total-Count"), "0");
+	harness_call(&w, "GET", "/flights?origin=JFK&cabin=economy", NULL,
+	             NULL); /* default cabin */
+	assert_string_equal(harness_res_header("X-Total-Count"), "1");
+	assert_int_equal(json_object_get_int64(harness_item(0, "id")), 1);
+	harness_call(&w, "GET", "/flights?cabin=coach", NULL, NULL);
+	assert_true(error_at("[\"query\",\"cabin\"]", "enum"));
 }
 
 /* ---- GET /flights/:id ------------------------------------------------ */
@@ -393,23 +597,17 @@ static void list_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        TEST(create_as_admin),
-	        TEST(create_needs_admin),
-	        TEST(create_invalid),
-	        TEST(create_inconsistent),
-	        TEST(create_duplicate),
-	        TEST(create_db_down),
-	        TEST(get_with_seats),
-	        TEST(get_not_found),
-	        TEST(get_seats_unavailable),
-	        TEST(internal_get),
-	        TEST(update),
-	        TEST(update_refused),
-	        TEST(delete),
-	        TEST(delete_refused),
-	        TEST(list),
-	        TEST(list_filters),
-	        TEST(list_refused),
+	        TEST(create_as_admin),    TEST(create_needs_admin),
+	        TEST(create_invalid),     TEST(create_inconsistent),
+	        TEST(create_duplicate),   TEST(create_db_down),
+	        TEST(create_with_cabins), TEST(create_without_cabins_is_economy),
+	        TEST(cabins_invalid),     TEST(cabins_seats_left),
+	        TEST(list_by_cabin),      TEST(get_with_seats),
+	        TEST(get_not_found),      TEST(get_seats_unavailable),
+	        TEST(internal_get),       TEST(update),
+	        TEST(update_refused),     TEST(delete),
+	        TEST(delete_refused),     TEST(list),
+	        TEST(list_filters),       TEST(list_refused),
 	};
 	return cmocka_run_group_tests(tests, start, stop);
 }
