@@ -35,13 +35,13 @@ USER nobody
 EXPOSE 9000
 
 FROM debian:bookworm-slim AS gateway
-RUN apt-get update && apt-get install -y --no-install-recommends nginx curl \
+RUN apt-get update && apt-get install -y --no-install-recommends nginx libnginx-mod-nchan curl \
 	&& rm -rf /var/lib/apt/lists/*
 COPY --from=build /var/lib/flightops/ /var/lib/flightops/
 RUN mkdir -p /var/lib/flightops/log /var/lib/flightops/run \
 	&& ln -sf /dev/stderr /var/lib/flightops/log/nginx.log \
 	&& ln -sf /dev/stdout /var/lib/flightops/log/nginx-access.log
-EXPOSE 8080 8000 8001 8002 8003 8004 8005
+EXPOSE 8080 8000 8001 8002 8003 8004 8005 8090
 CMD ["nginx", "-g", "daemon off;", "-e", "stderr", "-c", "/var/lib/flightops/nginx/nginx.conf"]
 
 # The optional sample-data step: psql and sql/<service>/seed.sql.

@@ -5,7 +5,8 @@
 #   /usr/lib/flightops/             flightops-<pool>, flightops-pool (the units' launcher)
 #   /usr/sbin/flightops-migrate     every service's --migrate with its unit's configuration
 #   /usr/share/flightops/sql/       <db>/NNN_*.sql (+ seed.sql), shared/<schema>/
-#   /usr/share/flightops/www/       openapi.json, docs/ (when web/docs/build.sh filled it)
+#   /usr/share/flightops/www/       openapi.json, docs/ and app/ (when web/docs/build.sh
+#                                   and web/app/build.sh filled them)
 #   /usr/lib/systemd/system/        flightops@.service, flightops-mailer.service, flightops.target
 #   /etc/flightops/                 flightops.conf, <pool>.conf (conffiles, from --settings)
 #   /etc/nginx/sites-available/flightops, /etc/nginx/snippets/flightops-*.conf
@@ -55,6 +56,9 @@ set(ACCESS_LOG /var/log/nginx/flightops-access.log)
 # call each other on (their <PEER>_URL defaults), on loopback only.
 set(GATEWAY_LISTEN 8080)
 set(LISTEN_HOST 127.0.0.1)
+# The live seat map's Nchan publisher (bookings' LIVE_PUBLISH_URL default),
+# on loopback too.
+set(LIVE_PUBLISH_PORT 8090)
 list(JOIN FO_POOLS "|" POOLS_RE)
 
 set(fo_nginx ${FO_PKG_DIR}/nginx)
@@ -113,6 +117,8 @@ install(DIRECTORY sql/ DESTINATION ${FO_PKG_SHARE}/sql FILES_MATCHING PATTERN "*
 install(FILES openapi.json DESTINATION ${FO_PKG_SHARE}/www)
 # /docs: what web/docs/build.sh put there (./flightops package runs it).
 install(DIRECTORY ${FO_PKG_DIR}/www/docs DESTINATION ${FO_PKG_SHARE}/www OPTIONAL)
+# The web app (/): what web/app/build.sh put there (./flightops package runs it).
+install(DIRECTORY ${FO_PKG_DIR}/www/app DESTINATION ${FO_PKG_SHARE}/www OPTIONAL)
 install(FILES packaging/flightops@.service packaging/flightops-mailer.service
 	packaging/flightops.target DESTINATION /usr/lib/systemd/system)
 install(FILES packaging/logrotate DESTINATION /etc/logrotate.d RENAME flightops)
@@ -152,7 +158,9 @@ nothing until they are configured in /etc/flightops.")
 set(CPACK_DEBIAN_PACKAGE_SECTION web)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+# The site's live seat map needs Nchan; Debian's package enables itself in
+# /etc/nginx/modules-enabled (a site cannot load a module).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libnginx-mod-nchan")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "nginx, logrotate")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql, redis-server, postgresql-client")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${FO_PKG_DIR}/control/conffiles

@@ -37,7 +37,7 @@ USERS_IN_RACE = 50
 REQUESTS_PER_USER = 10
 RACE_SEATS = 5
 REDIS_RECOVER_WAIT = 90.0
-STOPPED = []  # components stopped and not started again yet
+STOPPED = fo.STOPPED  # components stopped and not started again yet
 
 
 def epoch(iso_text):
@@ -53,20 +53,8 @@ def server_time(r):
         return None
 
 
-def restore_components():
-    errors = []
-    for name in list(STOPPED):
-        STOPPED.remove(name)
-        try:
-            fo.component("start", name)
-        except Exception as e:  # noqa: BLE001 - try every one, then report
-            errors.append("%s: %s" % (name, e))
-    if errors:
-        raise AssertionError("could not start again: " + "; ".join(errors))
-
-
 def tearDownModule():
-    restore_components()
+    fo.restore_components()
 
 
 class HoldRanOut(AssertionError):
@@ -496,7 +484,8 @@ class BookingsChecks(BookingsBase):
         def scenario():
             f = self.flight(total_seats=8)  # 1A..1F, 2A, 2B
             seats = self.seats(f["id"])
-            self.assertEqual(seats, [{"seat_number": s, "status": "available"}
+            self.assertEqual(seats, [{"seat_number": s, "cabin": "economy",
+                                      "price": f["price"], "status": "available"}
                                      for s in fo.seat_names(8)])
             held = self.booked(self.alice_token, f["id"], "1C")
             sold = self.booked(self.bob_token, f["id"], "2B")
@@ -526,6 +515,74 @@ class BookingsChecks(BookingsBase):
                 self.assertEqual([s["seat_number"] for s in seats], fo.seat_names(total))
                 self.assertEqual({s["status"] for s in seats}, {"available"})
         self.assertEqual(fo.seat_names(150)[-1], "25F")
+
+    # ------------------------------------------------------------ cabins
+
+    CABINS = [{"cabin": "business", "first_row": 1, "last_row": 2, "price": 1299.00},
+              {"cabin": "economy", "first_row": 3, "last_row": 5, "price": 299.00}]
+
+    def cabin_flight(self):
+        return self.flight(cabins=self.CABINS, price=None, total_seats=None)
+
+    def test_cabin_seat_map_and_prices(self):
+        def scenario():
+            f = self.cabin_flight()
+            seats = self.seats(f["id"])
+            self.assertEqual(len(seats), 30, seats)
+            self.assertEqual(seats[0], {"seat_number": "1A", "cabin": "business",
+                                        "price": 1299.00, "status": "available"})
+            self.assertEqual([s["cabin"] for s in seats], ["business"] * 12 + ["economy"] * 18)
+            self.assertEqual({s["price"] for s in seats[12:]}, {299.00})
+            # a business seat costs the business price, an economy one the economy price
+            r = self.book(self.alice_token, f["id"], "2C")
+            self.assertJSON(r, 201)
+            self.assertEqual(r.body["total_amount"], 1299.00, r.body)
+            self.assertIn(b"1299.00", r.raw)
+            b = self.booked(self.bob_token, f["id"], "3A")
+            self.assertEqual(b["total_amount"], 299.00, b)
+            self.assertEqual(self.seat_status(f["id"])["2C"], "held")
+            return f, r.body
+        f, business = self.while_held(scenario)
+        # the charge is the booking's amount: paying it confirms it
+        self.confirm(business["id"])
+        self.assertEqual(self.seat_status(f["id"])["2C"], "booked")
+
+    def test_cabin_availability(self):
+        def scenario():
+            f = self.cabin_flight()
+            for seat in ("1A", "1B", "2F"):
+                self.booked(self.alice_token, f["id"], seat)
+            self.booked(self.bob_token, f["id"], "5F")
+            r = self.call("GET", "%s/flights/%d" % (self.FLIGHTS_BASE, f["id"]))
+            self.assertJSON(r, 200)
+            self.assertEqual(r.body["available_seats"], 26, r.body)
+            self.assertEqual([(c["cabin"], c["available_seats"]) for c in r.body["cabins"]],
+                             [("business", 9), ("economy", 17)], r.body)
+            r = self.call("GET", "%s/flights?origin=%s&destination=%s&cabin=business"
+                          % (self.FLIGHTS_BASE, f["origin"], f["destination"]))
+            self.assertJSON(r, 200)
+            self.assertEqual([x["id"] for x in r.body], [f["id"]], fo.describe(r))
+            self.assertEqual(r.body[0]["cabins"], [dict(self.CABINS[0], available_seats=9),
+                                                   dict(self.CABINS[1], available_seats=17)])
+        self.while_held(scenario)
+
+    def test_search_skips_a_full_cabin(self):
+        def scenario():
+            f = self.flight(cabins=[{"cabin": "first", "first_row": 1, "last_row": 1,
+                                     "price": 5000},
+                                    {"cabin": "economy", "first_row": 2, "last_row": 3,
+                                     "price": 100}], price=None, total_seats=None)
+            query = "%s/flights?origin=%s&destination=%s&cabin=first" % (
+                self.FLIGHTS_BASE, f["origin"], f["destination"])
+            for i, seat in enumerate(fo.seat_names(6)):
+                self.booked(self.alice_token if i < 3 else self.bob_token, f["id"], seat)
+            r = self.call("GET", query)
+            self.assertJSON(r, 200)
+            self.assertEqual(r.body, [], fo.describe(r))
+            self.assertEqual(r.headers.get("X-Total-Count"), "0")
+            r = self.call("GET", query.replace("first", "economy"))
+            self.assertEqual([x["id"] for x in r.body], [f["id"]], fo.describe(r))
+        self.while_held(scenario)
 
     # ------------------------------------------------------------ flights with bookings
 
@@ -675,7 +732,9 @@ class BookingsPortTest(BookingsChecks, unittest.TestCase):
             self.assertJSON(r, 200, dict(b, flight_departed=False))
             r = self.call("GET", "%s/internal/occupancy?flight_ids=%d,%d"
                           % (self.BASE, f["id"], g["id"]), headers=fo.service_headers())
-            self.assertJSON(r, 200, {str(f["id"]): 2, str(g["id"]): 0})
+            # with the live seats per row (cabins are row ranges)
+            self.assertJSON(r, 200, {str(f["id"]): 2, str(g["id"]): 0,
+                                     "rows": {str(f["id"]): "1:2", str(g["id"]): ""}})
         self.while_held(scenario)
         r = self.call("GET", self.BASE + "/internal/occupancy?flight_ids=abc",
                       headers=fo.service_headers())
@@ -729,7 +788,7 @@ class ContentionTest(BookingsBase, unittest.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.addCleanup(restore_components)
+        self.addCleanup(fo.restore_components)
 
     def race(self, base, flight_id, plan):
         """plan[i] is the list of seats user i asks for, in order. All
@@ -811,7 +870,12 @@ class ContentionTest(BookingsBase, unittest.TestCase):
             self.assertEqual(self.available(fid, base), total - len(winners), base)
         r = fo.get("%s/internal/occupancy?flight_ids=%d" % (fo.BOOKINGS, fid),
                    headers=fo.service_headers())
-        self.assertJSON(r, 200, {str(fid): len(winners)})
+        self.assertJSON(r, 200)
+        self.assertEqual(r.body[str(fid)], len(winners), fo.describe(r))
+        # the live seats per row ("<row>:<n>,...") add up to the same count
+        rows = r.body["rows"][str(fid)]
+        self.assertEqual(sum(int(x.split(":")[1]) for x in rows.split(",") if x), len(winners),
+                         fo.describe(r))
 
     def one_seat(self, base):
         f = self.flight(total_seats=12)
@@ -860,7 +924,7 @@ class ContentionTest(BookingsBase, unittest.TestCase):
             if r.status == 200:
                 self.assertEqual(r.body["available_seats"], 11, fo.describe(r))
         finally:
-            restore_components()
+            fo.restore_components()
         for base in (fo.USERS, fo.FLIGHTS, fo.BOOKINGS):
             fo.wait_healthy(base, REDIS_RECOVER_WAIT)
         # Redis came back empty: PostgreSQL still knows the seat is sold.

@@ -22,7 +22,8 @@ FO_BUILD/package-test) and extracts it into a scratch root under /var/tmp
   only its own settings, its command line no secret; the logrotate file
   truncates a live log that the pool goes on writing.
 
-Ports: FO_PKG_PORT_BASE (default 17000): pools +0..+5, gateway +80, Redis
+Ports: FO_PKG_PORT_BASE (default 17000): pools +0..+5, gateway +80, Nchan
+publisher +90, Redis
 +379, PostgreSQL +433, SMTP +525. Everything started is stopped by pid,
 also after a failure (class and module cleanups, SIGTERM, and the pid file
 a killed run left). Every wait is bounded; nothing asserts on timing.
@@ -246,6 +247,12 @@ def build_deb():
                 timeout=600)
         if p.returncode != 0:
             log("web/docs/build.sh failed (the package is built without /docs):\n" + p.stderr)
+    app = os.path.join(ROOT, "web", "app", "build.sh")
+    if os.path.exists(app):
+        p = run(["bash", app, os.path.join(BUILD, "packaging", "www", "app")], check=False,
+                timeout=600)
+        if p.returncode != 0:
+            log("web/app/build.sh failed (the package is built without the web app):\n" + p.stderr)
     run(["cpack", "-G", "DEB", "-B", OUT, "--config", os.path.join(BUILD, "CPackConfig.cmake")],
         cwd=BUILD, timeout=600)
     debs = glob.glob(os.path.join(OUT, "*.deb"))
@@ -388,6 +395,11 @@ class PackageContents(unittest.TestCase):
         # The /docs page, when web/docs/build.sh built it.
         if os.path.exists(os.path.join(BUILD, "packaging", "www", "docs", "index.html")):
             self.assertIn("usr/share/flightops/www/docs/index.html", files)
+        # The web app (/), when web/app/build.sh built it: its page and files.
+        if os.path.exists(os.path.join(BUILD, "packaging", "www", "app", "index.html")):
+            self.assertIn("usr/share/flightops/www/app/index.html", files)
+            self.assertTrue(any(p.startswith("usr/share/flightops/www/app/assets/") and
+                                p.endswith(".js") for p in files), "no script of the web app")
 
     def test_conffiles_are_every_file_under_etc(self):
         files = deb_listing()
@@ -518,6 +530,8 @@ def write_site_copy(root, ports):
             for i in range(len(pool_list)):
                 text = text.replace("listen 127.0.0.1:%d;" % (8000 + i),
                                     "listen 127.0.0.1:%d;" % (BASE + i))
+            # the live seat map's publisher (Nchan)
+            text = text.replace("listen 127.0.0.1:8090;", "listen 127.0.0.1:%d;" % (BASE + 90))
         return text
     for path in glob.glob(os.path.join(etc, "sites-available", "*")) + \
             glob.glob(os.path.join(etc, "snippets", "*.conf")):
@@ -530,6 +544,7 @@ def write_site_copy(root, ports):
 user www-data;
 worker_processes 2;
 pid %(root)s/nginx.pid;
+include /etc/nginx/modules-enabled/*.conf;
 error_log %(root)s/error.log warn;
 events { worker_connections 512; }
 http {
@@ -581,7 +596,7 @@ class PackageRuns(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.addClassCleanup(stop_all)
-        ports = [PG_PORT, REDIS_PORT, SMTP_PORT, GATEWAY_PORT] + \
+        ports = [PG_PORT, REDIS_PORT, SMTP_PORT, GATEWAY_PORT, BASE + 90] + \
             [BASE + i for i in range(len(pools()))]
         taken = [port for port in ports if port_taken(port)]
         if taken:
@@ -671,7 +686,8 @@ class PackageRuns(unittest.TestCase):
                   "WORKERS": "2", "SMTP_SERVER": "127.0.0.1", "SMTP_PORT": str(SMTP_PORT),
                   "ADMIN_USERNAME": "admin", "ADMIN_PASSWORD": cls.admin_password,
                   "ADMIN_EMAIL": "admin@example.com", "GATEWAY_LATENCY_MS": "10",
-                  "PAYMENT_GATEWAY": "simulator"}
+                  "PAYMENT_GATEWAY": "simulator",
+                  "LIVE_PUBLISH_URL": "http://127.0.0.1:%d/flights" % (BASE + 90)}
         for i, pool in enumerate(pools()):
             wanted[pool.upper() + "_URL"] = "http://127.0.0.1:%d" % (BASE + i)
         files = [os.path.join(etc, "flightops.conf")] + \
@@ -831,6 +847,11 @@ class PackageRuns(unittest.TestCase):
             r = fo.get(gw + "/docs/")
             self.assertEqual(r.status, 200, fo.describe(r))
             self.assertIn("text/html", r.headers.get("Content-Type", ""))
+        if os.path.exists(os.path.join(PKGROOT, "usr/share/flightops/www/app/index.html")):
+            r = fo.get(gw + "/")
+            self.assertEqual(r.status, 200, fo.describe(r))
+            self.assertIn("text/html", r.headers.get("Content-Type", ""))
+            self.assertIn("/assets/", r.raw.decode("utf-8", "replace"))
         admin = fo.token_for(gw, "admin", self.admin_password)
         flight = fo.create_flight(admin, gw, price=199.5, total_seats=12)
         user, password, token = fo.new_user(gw)

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "idem.h"
 #include "kv.h"
+#include "live.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
@@ -256,6 +257,7 @@ static int record_created(struct db *db, const struct booking *out, void *ctx)
 static void reply_created(struct req *r, struct booking *out, const char *body)
 {
 	seats_changed(r->w, out->flight_id);
+	live_booking(r->w, out);
 	count(r->w, "pending");
 	reply_raw(r, 201, "application/json", body, strlen(body));
 }
@@ -294,7 +296,10 @@ static void create(struct req *r)
 	if (read_booking_or_reply(r, &in) < 0 || replayed_from_booking(r, hash) ||
 	    flight_or_reply(r, in.flight_id, &f) < 0)
 		return;
-	if (bookings_seat_index(in.seat, f.total_seats, b.seat_number, sizeof(b.seat_number)) < 0) {
+	struct cabin cabin;
+	int seat_index =
+	        bookings_seat_index(in.seat, f.total_seats, b.seat_number, sizeof(b.seat_number));
+	if (seat_index < 0 || flight_seat_cabin(&f, seat_index, &cabin) < 0) {
 		reply_seat_invalid(r);
 		return;
 	}
@@ -308,7 +313,7 @@ static void create(struct req *r)
 	}
 	b.user_id = in.user_id;
 	b.flight_id = in.flight_id;
-	b.total_cents = f.price_cents;
+	b.total_cents = cabin.price_cents; /* the seat's cabin fare */
 	snprintf(b.flight_number, sizeof(b.flight_number), "%s", f.flight_number);
 	snprintf(b.origin, sizeof(b.origin), "%s", f.origin);
 	snprintf(b.destination, sizeof(b.destination), "%s", f.destination);
@@ -424,6 +429,7 @@ void bookings_cancel(struct req *r)
 	if (reply_unless_ok(r, st, NOT_FOUND, detail) < 0)
 		return;
 	seats_changed(r->w, b.flight_id);
+	live_booking(r->w, &b);
 	count(r->w, "cancelled");
 	reply_json(r, 200, booking_json(&b));
 }
@@ -450,8 +456,14 @@ void bookings_seat_map(struct req *r)
 	struct json_object *list = json_object_new_array_ext((int)f.total_seats);
 	for (int64_t i = 0; i < f.total_seats; i++) {
 		struct json_object *o = json_object_new_object();
+		struct cabin c;
 		bookings_seat_name(i, seat, sizeof(seat));
 		json_object_object_add(o, "seat_number", json_object_new_string(seat));
+		if (flight_seat_cabin(&f, i, &c) == 0) {
+			json_object_object_add(o, "cabin",
+			                       json_object_new_string(flight_cabin_name(c.kind)));
+			json_object_object_add(o, "price", field_json_money(c.price_cents));
+		}
 		json_object_object_add(o, "status",
 		                       json_object_new_string(seat_status(live, n, seat)));
 		json_object_array_add(list, o);
@@ -485,21 +497,28 @@ static int parse_ids(const char *text, int64_t *ids, int *n, struct buf *literal
 	return *n > 0 ? 0 : -1;
 }
 
-/* Count flight id's live seats in rows and cache the count as seats:<id>
- * for SEAT_COUNT_TTL_MS; the count. */
-static int64_t cache_count(struct worker *w, int64_t id, const struct booking *rows, int n)
+/* Count flight id's live seats in rows and cache the count, with the
+ * live seats per row (seat_set.h), as seats:<id> for SEAT_COUNT_TTL_MS;
+ * the count. The per-row part goes into rows_text (SEAT_COUNT_TEXT_MAX)
+ * for the answer too. */
+static int64_t cache_count(struct worker *w, int64_t id, const struct booking *rows, int n,
+                           char *text)
 {
-	char key[SEAT_SET_KEY_MAX], text[48];
+	const char **seats = xcalloc((size_t)n + 1, sizeof(*seats));
+	char key[SEAT_SET_KEY_MAX];
 	struct timespec ts;
 	int64_t live = 0;
 
 	for (int i = 0; i < n; i++)
-		live += rows[i].flight_id == id;
+		if (rows[i].flight_id == id)
+			seats[live++] = rows[i].seat_number;
 	seat_set_key(id, key, sizeof(key));
 	clock_gettime(CLOCK_REALTIME, &ts);
-	int len = seat_count_format(live, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, text,
-	                            sizeof(text));
+	seat_count_format(live, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, text,
+	                  SEAT_COUNT_TEXT_MAX);
+	int len = seat_rows_format(seats, (int)live, text, SEAT_COUNT_TEXT_MAX);
 	kv_set(w->kv, key, text, (size_t)len, SEAT_COUNT_TTL_MS, 0);
+	free(seats);
 	return live;
 }
 
@@ -527,12 +546,19 @@ void bookings_internal_occupancy(struct req *r)
 	buf_release(&literal);
 	if (reply_unless_ok(r, st, NULL, NULL) < 0)
 		return;
-	struct json_object *o = json_object_new_object();
+	/* {"<id>": count, ..., "rows": {"<id>": "<row>:<n>,...", ...}}: the
+	 * live seats per row let the flights pool count each cabin */
+	struct json_object *o = json_object_new_object(), *per_row = json_object_new_object();
+	static char count_text[SEAT_COUNT_TEXT_MAX];
 	for (int i = 0; i < n; i++) {
 		snprintf(key, sizeof(key), "%" PRId64, ids[i]);
 		json_object_object_add(
-		        o, key, json_object_new_int64(cache_count(r->w, ids[i], rows, nrows)));
+		        o, key,
+		        json_object_new_int64(cache_count(r->w, ids[i], rows, nrows, count_text)));
+		json_object_object_add(per_row, key,
+		                       json_object_new_string(strchr(count_text, '|') + 1));
 	}
+	json_object_object_add(o, "rows", per_row);
 	free(rows);
 	reply_json(r, 200, o);
 }
@@ -573,6 +599,7 @@ void bookings_internal_confirm(struct req *r)
 		snprintf(detail, sizeof(detail), "Booking is %s", b.status);
 	if (reply_unless_ok(r, st, NOT_FOUND, detail) < 0)
 		return;
+	live_booking(r->w, &b);
 	count(r->w, "confirmed");
 	reply_json(r, 200, booking_json(&b));
 }
@@ -621,6 +648,7 @@ void bookings_tick(struct worker *w)
 			/* under the id of the request that made the hold */
 			log_set_request_id(rows[i].request_id);
 			seats_changed(w, rows[i].flight_id);
+			live_seat(w, rows[i].flight_id, rows[i].seat_number, "available");
 			count(w, "expired");
 			log_info("hold expired", "booking", rows[i].reference, "seat",
 			         rows[i].seat_number);
@@ -628,6 +656,7 @@ void bookings_tick(struct worker *w)
 	log_set_request_id(NULL);
 	free(rows);
 	watch_redis(w);
+	live_republish(w);
 	outbox_relay(w, 50, NULL);
 	if (ticks++ % 60 == 0)
 		idem_prune(w->db);

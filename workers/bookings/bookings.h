@@ -12,8 +12,9 @@ struct service;
 
 /* The bookings service's own settings (main.c declares them). */
 struct bookings_settings {
-	int hold_seconds;     /* BOOKING_HOLD_SECONDS: how long a pending booking holds */
-	int max_active_holds; /* MAX_ACTIVE_HOLDS pending bookings per user */
+	int hold_seconds;       /* BOOKING_HOLD_SECONDS: how long a pending booking holds */
+	int max_active_holds;   /* MAX_ACTIVE_HOLDS pending bookings per user */
+	char *live_publish_url; /* LIVE_PUBLISH_URL: Nchan publisher, + /<flight id> */
 };
 
 void bookings_create(struct req *r);

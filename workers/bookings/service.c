@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "bookings.h"
+#include "live.h"
 #include "outbox.h"
 #include "route.h"
 #include "users/user_check.h"
@@ -39,6 +40,13 @@ static const struct conf_setting settings[] = {
          .max = 1000,
          .offset = SETTING(max_active_holds),
          .help = "pending bookings one user may have"},
+        {.name = "LIVE_PUBLISH_URL",
+         .type = CONF_TEXT,
+         .def = "http://127.0.0.1:8090/flights",
+         .check = live_check_urls,
+         .offset = SETTING(live_publish_url),
+         .help = "where seat changes are published for the live seat map: each gateway's "
+                 "Nchan publisher, separated by spaces (the flight id is appended)"},
         {.name = NULL},
 };
 

@@ -414,3 +414,41 @@ enum store_status store_expire_holds(struct db *db, int limit, struct booking **
 {
 	return all(db_query(db, expire_sql, DB_INT(limit)), out, n);
 }
+
+/* The live seat map's republish (live.h). The window ends 1.5 s ago, so
+ * that a transaction that set updated_at just before committing is seen
+ * committed; the live booking of a seat is found by the partial unique
+ * index, the changed rows by bookings_updated. */
+/* clang-format off */
+static const char changed_sql[] =
+	"WITH c AS (SELECT * FROM bookings "
+	"           WHERE updated_at > coalesce(nullif($1, '')::timestamptz, "
+	"                                       $2::timestamptz - interval '30 s') "
+	"             AND updated_at <= $2::timestamptz), "
+	"s AS (SELECT DISTINCT flight_id, seat_number FROM c), "
+	"x AS (SELECT b.*, 1 AS pri FROM bookings b JOIN s USING (flight_id, seat_number) "
+	"      WHERE b.status IN ('pending', 'confirmed') "
+	"      UNION ALL SELECT c.*, 0 FROM c) "
+	"SELECT DISTINCT ON (flight_id, seat_number) " BOOKING_COLUMNS " FROM x "
+	"ORDER BY flight_id, seat_number, pri DESC, id DESC";
+/* clang-format on */
+
+enum store_status store_seats_changed(struct db *db, char *since, size_t sincelen,
+                                      struct booking **out, int *n)
+{
+	char until[40];
+	PGresult *res = db_exec(db, "SELECT (now() - interval '1500 milliseconds')::text", 0, NULL);
+
+	if (res == NULL || PQntuples(res) != 1) {
+		if (res)
+			PQclear(res);
+		return STORE_ERROR;
+	}
+	snprintf(until, sizeof(until), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	enum store_status st =
+	        all(db_query(db, changed_sql, DB_TEXT(since), DB_TEXT(until)), out, n);
+	if (st == STORE_OK)
+		snprintf(since, sincelen, "%s", until);
+	return st;
+}

@@ -99,4 +99,11 @@ enum store_status store_occupancy(struct db *db, const char *ids, struct booking
 /* Expire up to limit overdue holds; the expired rows into *out (malloc'd),
  * *n of them. */
 enum store_status store_expire_holds(struct db *db, int limit, struct booking **out, int *n);
+/* The seats changed (a row's updated_at) after *since and up to 1.5 s
+ * ago, each once, as the booking that gives its state now: its live
+ * booking if it has one, else the newest changed row (expired or
+ * cancelled). since (size sincelen) is the database's time as text, ""
+ * at first (then the last 30 s); on STORE_OK it becomes the window's end. */
+enum store_status store_seats_changed(struct db *db, char *since, size_t sincelen,
+                                      struct booking **out, int *n);
 #endif

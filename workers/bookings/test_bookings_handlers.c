@@ -40,6 +40,17 @@ static const struct stub_route flights[] = {
          "\"2020-01-02T09:04:05Z\", \"price\": 123.45, \"price_cents\": 12345, "
          "\"total_seats\": 150, \"is_active\": true, \"created_at\": \"2019-01-01T00:00:00Z\"}",
          0},
+        /* with cabins: business rows 1-2 at 1299.00, economy 3-10 at 299.00 */
+        {"GET", "/internal/flights/8", 200,
+         "{\"id\": 8, \"flight_number\": \"FO108\", \"airline\": \"FlightOps Air\", "
+         "\"origin\": \"JFK\", \"destination\": \"LHR\", "
+         "\"departure_time\": \"2030-01-02T03:04:05Z\", \"arrival_time\": "
+         "\"2030-01-02T10:04:05Z\", \"price\": 299.00, \"price_cents\": 29900, "
+         "\"total_seats\": 60, \"is_active\": true, \"created_at\": \"2025-01-01T00:00:00Z\", "
+         "\"cabins\": [{\"cabin\": \"business\", \"first_row\": 1, \"last_row\": 2, "
+         "\"price_cents\": 129900}, {\"cabin\": \"economy\", \"first_row\": 3, "
+         "\"last_row\": 10, \"price_cents\": 29900}]}",
+         0},
         {NULL, NULL, 0, NULL, 0},
 };
 
@@ -439,6 +450,44 @@ static void seat_map_and_occupancy(void **state)
 	harness_expect_error(503, "Database unavailable");
 }
 
+/* Cabins (the flights pool's format): the seat map names each seat's
+ * cabin and price, a one-seat booking costs its seat's cabin price, and
+ * the occupancy answer carries the live seats per row. */
+static void cabins_price_seats(void **state)
+{
+	struct json_object *rows, *v;
+
+	(void)state;
+	harness_call(&w, "GET", "/flights/8/seats", NULL, NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(json_object_array_length(res->json), 60);
+	assert_string_equal(json_object_get_string(harness_item(0, "cabin")), "business");
+	assert_string_equal(json_object_to_json_string(harness_item(0, "price")), "1299.00");
+	assert_string_equal(json_object_get_string(harness_item(11, "seat_number")), "2F");
+	assert_string_equal(json_object_get_string(harness_item(11, "cabin")), "business");
+	assert_string_equal(json_object_get_string(harness_item(12, "cabin")), "economy");
+	assert_string_equal(json_object_to_json_string(harness_item(12, "price")), "299.00");
+	harness_call(&w, "GET", "/flights/1/seats", NULL, NULL); /* no cabins: economy */
+	assert_string_equal(json_object_get_string(harness_item(149, "cabin")), "economy");
+	assert_string_equal(json_object_to_json_string(harness_item(149, "price")), "123.45");
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 8, \"seat_number\": \"2C\"}");
+	assert_int_equal(res->status, 201);
+	assert_string_equal(harness_str(res, "total_amount"), "1299.00");
+	harness_call(&w, "POST", "/bookings", bob, "{\"flight_id\": 8, \"seat_number\": \"3A\"}");
+	assert_int_equal(res->status, 201);
+	assert_string_equal(harness_str(res, "total_amount"), "299.00");
+	harness_call(&w, "POST", "/bookings", bob, "{\"flight_id\": 8, \"seat_number\": \"11A\"}");
+	assert_int_equal(res->status, 422);
+	harness_call_service(&w, "GET", "/internal/occupancy?flight_ids=8,1", NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(harness_int(res, "8"), 2);
+	assert_true(json_object_object_get_ex(res->json, "rows", &rows));
+	assert_true(json_object_object_get_ex(rows, "8", &v));
+	assert_string_equal(json_object_get_string(v), "2:1,3:1");
+	assert_true(json_object_object_get_ex(rows, "1", &v));
+	assert_string_equal(json_object_get_string(v), "");
+}
+
 /* ---- internal: confirmation ---- */
 
 static void confirm_needs_the_service_key(void **state)
@@ -511,6 +560,7 @@ int main(void)
 	        TEST(list_own_bookings),
 	        TEST(list_rejects_bad_filters),
 	        TEST(seat_map_and_occupancy),
+	        TEST(cabins_price_seats),
 	        TEST(confirm_needs_the_service_key),
 	        TEST(confirm_a_pending_booking),
 	        TEST(confirm_conflicts_and_misses),
