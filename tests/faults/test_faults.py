@@ -144,13 +144,15 @@ def rows(database, sql):
 
 def live_bookings(flight_ids):
     """{(flight_id, seat): [(booking_id, user_id, status), ...]} of the
-    pending and confirmed bookings of flight_ids, from PostgreSQL."""
+    pending and confirmed bookings of flight_ids, from PostgreSQL: every
+    seat of each (booking_seats, a row per passenger)."""
     out = {}
     ids = ",".join(str(i) for i in flight_ids)
     for bid, uid, fid, seat, status in rows(
             "flightops_bookings",
-            "SELECT id, user_id, flight_id, seat_number, status FROM bookings "
-            "WHERE flight_id IN (%s) AND status IN ('pending', 'confirmed')" % ids):
+            "SELECT b.id, b.user_id, s.flight_id, s.seat_number, b.status "
+            "FROM bookings b JOIN booking_seats s ON s.booking_id = b.id "
+            "WHERE s.flight_id IN (%s) AND b.status IN ('pending', 'confirmed')" % ids):
         out.setdefault((int(fid), seat), []).append((int(bid), int(uid), status))
     return out
 

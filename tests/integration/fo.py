@@ -550,7 +550,8 @@ FLIGHT_KEYS = {"id", "flight_number", "airline", "origin", "destination", "depar
                "arrival_time", "price", "total_seats", "available_seats", "is_active",
                "created_at", "cabins"}
 BOOKING_KEYS = {"id", "reference", "user_id", "flight_id", "seat_number", "status",
-                "total_amount", "hold_expires_at", "payment_id", "created_at", "cancelled_at"}
+                "total_amount", "hold_expires_at", "payment_id", "created_at", "cancelled_at",
+                "passengers"}
 REFERENCE = re.compile(r"^[A-HJ-NP-Z2-9]{6}$")
 
 # Airports the sample data may use; the tests' own flights never use them.

@@ -42,7 +42,9 @@
 
 #define NOT_FOUND  "Booking not found"
 #define SEAT_TAKEN "Seat is already locked or booked"
-#define DEPARTED   "Flight has already departed"
+/* passengers[]: followed by the seats, "Seats already taken: 12A, 12C" */
+#define SEATS_TAKEN "Seats already taken"
+#define DEPARTED    "Flight has already departed"
 
 static const struct bookings_settings *settings(const struct worker *w)
 {
@@ -80,21 +82,6 @@ void bookings_seat_name(int64_t i, char *out, size_t outlen)
 
 	snprintf(name, sizeof(name), "%" PRId64 "%c", i / 6 + 1, (char)('A' + i % 6));
 	snprintf(out, outlen, "%.*s", (int)(outlen - 1), name);
-}
-
-/* The Redis lock of a seat, lock:<flight_id>:<seat> (ours alone). */
-static void lock_key(const struct booking *b, char *out, size_t len)
-{
-	snprintf(out, len, "lock:%" PRId64 ":%s", b->flight_id, b->seat_number);
-}
-
-/* Give back our lock on a seat (compare-and-delete by owner token). */
-static void unlock_seat(struct worker *w, const struct booking *b)
-{
-	char key[64];
-
-	lock_key(b, key, sizeof(key));
-	kv_del_if(w->kv, key, b->lock_token);
 }
 
 /* The flight's live seats changed: drop its cached count, so the next
@@ -138,6 +125,19 @@ static struct json_object *booking_json(const struct booking *b)
 	                       b->payment_id ? json_object_new_int64(b->payment_id) : NULL);
 	json_object_object_add(o, "created_at", json_object_new_string(b->created_at));
 	json_object_object_add(o, "cancelled_at", nullable_time(b->cancelled_at));
+	struct json_object *list = json_object_new_array_ext(b->npassengers);
+	for (int i = 0; i < b->npassengers; i++) {
+		const struct passenger *p = &b->passengers[i];
+		struct json_object *one = json_object_new_object();
+		json_object_object_add(one, "full_name",
+		                       *p->full_name ? json_object_new_string(p->full_name) : NULL);
+		json_object_object_add(one, "seat_number", json_object_new_string(p->seat_number));
+		json_object_object_add(one, "cabin",
+		                       *p->cabin ? json_object_new_string(p->cabin) : NULL);
+		json_object_object_add(one, "price", field_json_money(p->price_cents));
+		json_object_array_add(list, one);
+	}
+	json_object_object_add(o, "passengers", list);
 	return o;
 }
 
@@ -172,24 +172,159 @@ static int flight_or_reply(struct req *r, int64_t id, struct flight *f)
 
 /* ---- create ---- */
 
+/* A passenger's name: 1 to 128 characters (code points, not bytes). */
+#define NAME_CHARS_MAX 128
+
 struct booking_input {
 	int64_t flight_id;
 	int64_t user_id;
-	const char *seat;
+	/* passengers[] was given; else the seed's one seat_number, whose
+	 * passenger is the account holder */
+	int listed;
+	int npassengers;
+	struct {
+		const char *name; /* NULL: the account's (seed body) */
+		const char *seat;
+	} p[BOOKING_PASSENGERS_MAX];
 };
 
-/* Read and check the body; 0, or -1 after replying 400/403/422. */
+/* Move the errors of passenger i (loc ["body", name]) into e, with the
+ * contract's loc ["body", "passengers", i, name]. */
+static void passenger_errors(struct field_errors *one, int i, struct field_errors *e)
+{
+	size_t n = json_object_array_length(one->list);
+
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *err = json_object_array_get_idx(one->list, k), *loc = NULL;
+		json_object_object_get_ex(err, "loc", &loc);
+		struct json_object *deep = json_object_new_array();
+		json_object_array_add(deep, json_object_new_string("body"));
+		json_object_array_add(deep, json_object_new_string("passengers"));
+		json_object_array_add(deep, json_object_new_int(i));
+		json_object_array_add(deep, json_object_get(json_object_array_get_idx(loc, 1)));
+		json_object_object_add(err, "loc", deep);
+		json_object_array_add(e->list, json_object_get(err));
+		e->count++;
+	}
+	field_errors_release(one);
+}
+
+/* The characters (code points) of valid UTF-8 s, -1 when one of them is
+ * a control character: a name goes into e-mails and onto tickets. */
+static long name_chars(const char *s)
+{
+	long n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return -1;
+		n += (*p & 0xC0) != 0x80;
+	}
+	return n;
+}
+
+/* One element of passengers[] into in->p[i]; errors into e. */
+static void read_passenger(struct json_object *o, int i, struct booking_input *in,
+                           struct field_errors *e)
+{
+	struct field_errors one;
+
+	field_errors_init(&one);
+	if (!json_object_is_type(o, json_type_object)) {
+		field_error_add(&one, "body", "full_name",
+		                "Each passenger should be an object with full_name and seat_number",
+		                "model_type");
+		passenger_errors(&one, i, e);
+		return;
+	}
+	if (field_str(o, "full_name", 1, PASSENGER_NAME_MAX - 1, FIELD_REQUIRED, &in->p[i].name,
+	              &one) > 0) {
+		long n = name_chars(in->p[i].name);
+		if (n < 0)
+			field_error_add(&one, "body", "full_name",
+			                "String must not contain control characters",
+			                "value_error");
+		else if (n > NAME_CHARS_MAX)
+			field_error_add(&one, "body", "full_name",
+			                "String should have at most 128 characters",
+			                "string_too_long");
+	}
+	field_str(o, "seat_number", 1, SEAT_MAX, FIELD_REQUIRED, &in->p[i].seat, &one);
+	passenger_errors(&one, i, e);
+}
+
+/* passengers[]: 1 to 9, each read, no seat twice (compared canonical,
+ * "12a" is "12A"; a malformed seat is told once the flight is known). */
+static void read_passengers(struct json_object *list, struct booking_input *in,
+                            struct field_errors *e)
+{
+	if (!json_object_is_type(list, json_type_array)) {
+		field_error_add(e, "body", "passengers", "Input should be a valid list",
+		                "list_type");
+		return;
+	}
+	size_t n = json_object_array_length(list);
+	if (n < 1 || n > BOOKING_PASSENGERS_MAX) {
+		field_error_add(e, "body", "passengers",
+		                n < 1 ? "List should have at least 1 passenger"
+		                      : "List should have at most 9 passengers",
+		                n < 1 ? "too_short" : "too_long");
+		return;
+	}
+	in->npassengers = (int)n;
+	char canon[BOOKING_PASSENGERS_MAX][SEAT_MAX];
+	for (int i = 0; i < in->npassengers; i++) {
+		in->p[i].name = in->p[i].seat = NULL;
+		read_passenger(json_object_array_get_idx(list, (size_t)i), i, in, e);
+		canon[i][0] = '\0';
+		if (in->p[i].seat == NULL ||
+		    bookings_seat_index(in->p[i].seat, INT64_MAX, canon[i], SEAT_MAX) < 0)
+			continue;
+		for (int k = 0; k < i; k++)
+			if (strcmp(canon[k], canon[i]) == 0) {
+				struct field_errors one;
+				char msg[64];
+				field_errors_init(&one);
+				snprintf(msg, sizeof(msg),
+				         "Seat %s is given for more than one passenger", canon[i]);
+				field_error_add(&one, "body", "seat_number", msg, "value_error");
+				passenger_errors(&one, i, e);
+				break;
+			}
+	}
+}
+
+/* Read and check the body; 0, or -1 after replying 400/403/422. Exactly
+ * one of seat_number (the seed's body, one passenger) and passengers. */
 static int read_booking_or_reply(struct req *r, struct booking_input *in)
 {
-	struct json_object *body = req_json_or_reply(r);
+	struct json_object *body = req_json_or_reply(r), *list = NULL, *seat = NULL;
 	struct field_errors e;
 	int64_t uid = 0;
 
 	if (body == NULL)
 		return -1;
+	memset(in, 0, sizeof(*in));
 	field_errors_init(&e);
 	field_int64(body, "flight_id", 1, INT64_MAX, FIELD_REQUIRED, &in->flight_id, &e);
-	field_str(body, "seat_number", 1, SEAT_MAX, FIELD_REQUIRED, &in->seat, &e);
+	int is_object = json_object_is_type(body, json_type_object);
+	in->listed = is_object && json_object_object_get_ex(body, "passengers", &list) && list;
+	int has_seat = is_object && json_object_object_get_ex(body, "seat_number", &seat) && seat;
+	if (in->listed && has_seat) {
+		field_error_add(&e, "body", "passengers",
+		                "Give either seat_number (one passenger) or passengers, not both",
+		                "value_error");
+	} else if (in->listed) {
+		read_passengers(list, in, &e);
+	} else if (!has_seat) {
+		/* the seed's answer, and the other way to say it */
+		field_error_add(&e, "body", "seat_number", "Field required", "missing");
+		field_error_add(&e, "body", "passengers",
+		                "Field required when seat_number is not given", "missing");
+	} else if (field_str(body, "seat_number", 1, SEAT_MAX, FIELD_REQUIRED, &in->p[0].seat, &e) >
+	           0) {
+		in->npassengers = 1;
+	}
 	int has_uid = field_int64(body, "user_id", 1, INT64_MAX, FIELD_OPTIONAL, &uid, &e) > 0;
 	if (e.count) {
 		reply_invalid(r, &e);
@@ -200,14 +335,76 @@ static int read_booking_or_reply(struct req *r, struct booking_input *in)
 	return req_check_user_or_reply(r, in->user_id);
 }
 
-static void reply_seat_invalid(struct req *r)
+/* 422 for the seats of in that are not seats of f (each named by its
+ * place); 0 when all are. The seats, canonical, with their cabin and
+ * fare, go into b's passengers. */
+static int seats_or_reply(struct req *r, const struct booking_input *in, const struct flight *f,
+                          struct booking *b)
 {
 	struct field_errors e;
 
 	field_errors_init(&e);
-	field_error_add(&e, "body", "seat_number", "Seat does not exist on this flight",
-	                "value_error");
-	reply_invalid(r, &e);
+	b->npassengers = in->npassengers;
+	for (int i = 0; i < in->npassengers; i++) {
+		struct passenger *p = &b->passengers[i];
+		struct cabin cabin;
+		int index = bookings_seat_index(in->p[i].seat, f->total_seats, p->seat_number,
+		                                sizeof(p->seat_number));
+		if (index < 0 || flight_seat_cabin(f, index, &cabin) < 0) {
+			if (!in->listed) {
+				field_error_add(&e, "body", "seat_number",
+				                "Seat does not exist on this flight",
+				                "value_error");
+				continue;
+			}
+			struct field_errors one;
+			field_errors_init(&one);
+			field_error_add(&one, "body", "seat_number",
+			                "Seat does not exist on this flight", "value_error");
+			passenger_errors(&one, i, &e);
+			continue;
+		}
+		p->seat_index = index;
+		p->price_cents = cabin.price_cents; /* the seat's cabin fare */
+		snprintf(p->cabin, sizeof(p->cabin), "%s", flight_cabin_name(cabin.kind));
+		if (in->p[i].name)
+			snprintf(p->full_name, sizeof(p->full_name), "%s", in->p[i].name);
+		b->total_cents += p->price_cents;
+	}
+	if (e.count) {
+		reply_invalid(r, &e);
+		return -1;
+	}
+	field_errors_release(&e);
+	snprintf(b->seat_number, sizeof(b->seat_number), "%s", b->passengers[0].seat_number);
+	return 0;
+}
+
+/* The full name of account uid (the seed body's passenger) into out, from
+ * the users pool (GET /internal/users/{id}, its format): the token does
+ * not carry it, and an admin may book for someone else. Without an answer
+ * the name stays "" (not known): a name is no reason to refuse a seat. */
+static void account_name(struct req *r, int64_t uid, char *out, size_t len)
+{
+	struct http_response resp;
+	char path[64];
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/internal/users/%" PRId64, uid);
+	if (peer_call(r->w, "users", "GET", path, r->request_id, NULL, &resp) == 0 &&
+	    resp.status == 200) {
+		struct json_object *o = http_response_json(&resp), *v;
+		if (o && json_object_object_get_ex(o, "full_name", &v) &&
+		    json_object_is_type(v, json_type_string))
+			snprintf(out, len, "%s", json_object_get_string(v));
+		json_object_put(o);
+	}
+	if (out[0] == '\0') {
+		char id[24];
+		snprintf(id, sizeof(id), "%" PRId64, uid);
+		log_warn("passenger name unknown", "user_id", id, "source", "users");
+	}
+	http_response_release(&resp);
 }
 
 static void new_token(char *out, size_t len)
@@ -224,15 +421,75 @@ static void new_token(char *out, size_t len)
 	}
 }
 
-/* Take the Redis lock on the seat for this request (LOCK_MS at most):
- * 1 taken (or Redis down: the database decides alone), 0 another request
- * is deciding the seat right now. */
-static int lock_seat(struct worker *w, const struct booking *b)
+/* The passengers of b in seat order (indexes into passengers[]). */
+static void seat_order(const struct booking *b, int *order)
+{
+	for (int i = 0; i < b->npassengers; i++) {
+		int k = i;
+		for (;
+		     k > 0 && b->passengers[order[k - 1]].seat_index > b->passengers[i].seat_index;
+		     k--)
+			order[k] = order[k - 1];
+		order[k] = i;
+	}
+}
+
+/* Take the Redis locks on b's seats for this request (LOCK_MS at most),
+ * in seat order: 1 all taken (or Redis down: the database decides
+ * alone); 0 when another request is deciding one of them right now, with
+ * those seats named in busy ("12A, 12C") and none of ours kept. */
+static int lock_seats(struct worker *w, const struct booking *b, char *busy, size_t busylen)
+{
+	int order[BOOKING_PASSENGERS_MAX], got[BOOKING_PASSENGERS_MAX] = {0};
+	size_t at = 0;
+	char key[64];
+
+	busy[0] = '\0';
+	seat_order(b, order);
+	for (int k = 0; k < b->npassengers; k++) {
+		const char *seat = b->passengers[order[k]].seat_number;
+		snprintf(key, sizeof(key), "lock:%" PRId64 ":%s", b->flight_id, seat);
+		got[order[k]] = kv_lock(w->kv, key, b->lock_token, LOCK_MS) != 0;
+		if (!got[order[k]] && at < busylen)
+			at += (size_t)snprintf(busy + at, busylen - at, "%s%s", at ? ", " : "",
+			                       seat);
+	}
+	if (at == 0)
+		return 1;
+	for (int i = 0; i < b->npassengers; i++)
+		if (got[i]) {
+			snprintf(key, sizeof(key), "lock:%" PRId64 ":%s", b->flight_id,
+			         b->passengers[i].seat_number);
+			kv_del_if(w->kv, key, b->lock_token);
+		}
+	return 0;
+}
+
+/* Give back our locks on b's seats (compare-and-delete by owner token). */
+static void unlock_seats(struct worker *w, const struct booking *b)
 {
 	char key[64];
 
-	lock_key(b, key, sizeof(key));
-	return kv_lock(w->kv, key, b->lock_token, LOCK_MS) != 0;
+	for (int i = 0; i < b->npassengers; i++) {
+		snprintf(key, sizeof(key), "lock:%" PRId64 ":%s", b->flight_id,
+		         b->passengers[i].seat_number);
+		kv_del_if(w->kv, key, b->lock_token);
+	}
+}
+
+/* The 409 of seats taken: the seed's words for its one-seat body, and
+ * for passengers[] the seats by name. */
+static void reply_taken(struct req *r, const struct booking_input *in, const char *seats)
+{
+	char detail[160];
+
+	count(r->w, "rejected");
+	if (!in->listed || !*seats) {
+		reply_error(r, 409, SEAT_TAKEN);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "%s: %s", SEATS_TAKEN, seats);
+	reply_error(r, 409, detail);
 }
 
 /* Before COMMIT: the 201 the hold answers, recorded as its
@@ -289,64 +546,58 @@ static void create(struct req *r)
 	const struct bookings_settings *c = settings(r->w);
 	struct booking_input in;
 	struct flight f;
-	struct booking b = {0}, out;
-	char hash[48];
+	/* two bookings of ~5 KiB: off the stack of a FastCGI child */
+	struct booking *b = xcalloc(2, sizeof(*b)), *out = b + 1;
+	char hash[48], taken[BOOKING_PASSENGERS_MAX * 8];
 
 	idem_hash(r->body, r->body_len, hash, sizeof(hash));
 	if (read_booking_or_reply(r, &in) < 0 || replayed_from_booking(r, hash) ||
-	    flight_or_reply(r, in.flight_id, &f) < 0)
-		return;
-	struct cabin cabin;
-	int seat_index =
-	        bookings_seat_index(in.seat, f.total_seats, b.seat_number, sizeof(b.seat_number));
-	if (seat_index < 0 || flight_seat_cabin(&f, seat_index, &cabin) < 0) {
-		reply_seat_invalid(r);
-		return;
-	}
+	    flight_or_reply(r, in.flight_id, &f) < 0 || seats_or_reply(r, &in, &f, b) < 0)
+		goto out;
 	if (!f.is_active) {
 		reply_error(r, 409, "Flight is not available for booking");
-		return;
+		goto out;
 	}
 	if (f.departure_time <= (int64_t)time(NULL)) {
 		reply_error(r, 409, DEPARTED);
-		return;
+		goto out;
 	}
-	b.user_id = in.user_id;
-	b.flight_id = in.flight_id;
-	b.total_cents = cabin.price_cents; /* the seat's cabin fare */
-	snprintf(b.flight_number, sizeof(b.flight_number), "%s", f.flight_number);
-	snprintf(b.origin, sizeof(b.origin), "%s", f.origin);
-	snprintf(b.destination, sizeof(b.destination), "%s", f.destination);
-	field_format_time(f.departure_time, b.departure_time, sizeof(b.departure_time));
-	new_token(b.lock_token, sizeof(b.lock_token));
-	snprintf(b.request_id, sizeof(b.request_id), "%s", r->request_id);
-	snprintf(b.idempotency_key, sizeof(b.idempotency_key), "%s", r->idempotency_key);
-	snprintf(b.request_hash, sizeof(b.request_hash), "%s", hash);
-	if (!lock_seat(r->w, &b)) {
-		count(r->w, "rejected");
-		reply_error(r, 409, SEAT_TAKEN);
-		return;
+	if (!in.listed)
+		account_name(r, in.user_id, b->passengers[0].full_name,
+		             sizeof(b->passengers[0].full_name));
+	b->user_id = in.user_id;
+	b->flight_id = in.flight_id;
+	snprintf(b->flight_number, sizeof(b->flight_number), "%s", f.flight_number);
+	snprintf(b->origin, sizeof(b->origin), "%s", f.origin);
+	snprintf(b->destination, sizeof(b->destination), "%s", f.destination);
+	field_format_time(f.departure_time, b->departure_time, sizeof(b->departure_time));
+	new_token(b->lock_token, sizeof(b->lock_token));
+	snprintf(b->request_id, sizeof(b->request_id), "%s", r->request_id);
+	snprintf(b->idempotency_key, sizeof(b->idempotency_key), "%s", r->idempotency_key);
+	snprintf(b->request_hash, sizeof(b->request_hash), "%s", hash);
+	if (!lock_seats(r->w, b, taken, sizeof(taken))) {
+		reply_taken(r, &in, taken);
+		goto out;
 	}
 	struct created_answer answer = {r, NULL};
-	enum create_result rc = store_booking_create(
-	        r->w->db, &b, c->max_active_holds, c->hold_seconds, record_created, &answer, &out);
-	/* the lock was only for deciding: PostgreSQL has decided */
-	unlock_seat(r->w, &b);
-	if (rc == CREATE_OK) {
-		reply_created(r, &out, answer.body);
-		free(answer.body);
-		return;
-	}
-	free(answer.body);
-	if (rc == CREATE_SEAT_TAKEN) {
-		count(r->w, "rejected");
-		reply_error(r, 409, SEAT_TAKEN);
-	} else if (rc == CREATE_TOO_MANY_HOLDS) {
+	taken[0] = '\0';
+	enum create_result rc =
+	        store_booking_create(r->w->db, b, c->max_active_holds, c->hold_seconds,
+	                             record_created, &answer, out, taken, sizeof(taken));
+	/* the locks were only for deciding: PostgreSQL has decided */
+	unlock_seats(r->w, b);
+	if (rc == CREATE_OK)
+		reply_created(r, out, answer.body);
+	else if (rc == CREATE_SEAT_TAKEN)
+		reply_taken(r, &in, taken);
+	else if (rc == CREATE_TOO_MANY_HOLDS)
 		reply_error(r, 409,
 		            "Too many active holds: pay for or cancel a pending booking first");
-	} else {
+	else
 		reply_error(r, 503, REPLY_DB_DOWN);
-	}
+	free(answer.body);
+out:
+	free(b);
 }
 
 void bookings_create(struct req *r)
@@ -361,6 +612,40 @@ void bookings_create(struct req *r)
 
 static const char *const statuses[] = {"pending", "confirmed", "expired", "cancelled", NULL};
 
+/* ?reference= (letter case ignored) into out (size >= 8): 0, absent 0
+ * with out "", or -1 after replying 422 like the other filters do for a
+ * malformed value. */
+static int reference_or_reply(struct req *r, char *out, size_t len)
+{
+	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	struct field_errors e;
+	char text[16];
+
+	out[0] = '\0';
+	field_errors_init(&e);
+	int got = field_query_str(r->query, "reference", 1, sizeof(text) - 1, text, sizeof(text),
+	                          FIELD_OPTIONAL, &e);
+	if (got > 0) {
+		size_t n = strlen(text);
+		for (size_t i = 0; i < n; i++)
+			if (text[i] >= 'a' && text[i] <= 'z')
+				text[i] = (char)(text[i] - 'a' + 'A');
+		if (n != 6 || strspn(text, alphabet) != n)
+			field_error_add(&e, "query", "reference",
+			                "reference must be 6 characters of A-Z and 2-9 "
+			                "(no 0, O, 1 or I)",
+			                "value_error");
+		else
+			snprintf(out, len, "%s", text);
+	}
+	if (e.count) {
+		reply_invalid(r, &e);
+		return -1;
+	}
+	field_errors_release(&e);
+	return 0;
+}
+
 void bookings_list(struct req *r)
 {
 	struct booking_filter f = {0};
@@ -371,11 +656,14 @@ void bookings_list(struct req *r)
 	        {NULL, 0, NULL, NULL},
 	};
 	struct booking *rows = NULL;
+	char reference[8];
 	int n = 0;
 	int64_t total = 0;
 
-	if (req_list_or_reply(r, filters, &f.limit, &f.offset) < 0)
+	if (req_list_or_reply(r, filters, &f.limit, &f.offset) < 0 ||
+	    reference_or_reply(r, reference, sizeof(reference)) < 0)
 		return;
+	f.reference = *reference ? reference : NULL;
 	enum store_status st = store_booking_list(r->w->db, &f, &rows, &n, &total);
 	if (reply_unless_ok(r, st, NULL, NULL) == 0)
 		reply_rows(r, rows, n, sizeof(*rows), booking_row_json, total);
@@ -434,7 +722,7 @@ void bookings_cancel(struct req *r)
 	reply_json(r, 200, booking_json(&b));
 }
 
-static const char *seat_status(const struct booking *live, int n, const char *seat)
+static const char *seat_status(const struct seat_row *live, int n, const char *seat)
 {
 	for (int i = 0; i < n; i++)
 		if (strcmp(live[i].seat_number, seat) == 0)
@@ -445,7 +733,7 @@ static const char *seat_status(const struct booking *live, int n, const char *se
 void bookings_seat_map(struct req *r)
 {
 	struct flight f;
-	struct booking *live = NULL;
+	struct seat_row *live = NULL;
 	char seat[SEAT_MAX];
 	int64_t id;
 	int n = 0;
@@ -501,7 +789,7 @@ static int parse_ids(const char *text, int64_t *ids, int *n, struct buf *literal
  * live seats per row (seat_set.h), as seats:<id> for SEAT_COUNT_TTL_MS;
  * the count. The per-row part goes into rows_text (SEAT_COUNT_TEXT_MAX)
  * for the answer too. */
-static int64_t cache_count(struct worker *w, int64_t id, const struct booking *rows, int n,
+static int64_t cache_count(struct worker *w, int64_t id, const struct seat_row *rows, int n,
                            char *text)
 {
 	const char **seats = xcalloc((size_t)n + 1, sizeof(*seats));
@@ -526,7 +814,7 @@ void bookings_internal_occupancy(struct req *r)
 {
 	char text[OCCUPANCY_MAX * 21], key[24];
 	int64_t ids[OCCUPANCY_MAX];
-	struct booking *rows = NULL;
+	struct seat_row *rows = NULL;
 	struct buf literal;
 	int n = 0, nrows = 0;
 
@@ -648,7 +936,7 @@ void bookings_tick(struct worker *w)
 			/* under the id of the request that made the hold */
 			log_set_request_id(rows[i].request_id);
 			seats_changed(w, rows[i].flight_id);
-			live_seat(w, rows[i].flight_id, rows[i].seat_number, "available");
+			live_booking(w, &rows[i]); /* every seat: available */
 			count(w, "expired");
 			log_info("hold expired", "booking", rows[i].reference, "seat",
 			         rows[i].seat_number);

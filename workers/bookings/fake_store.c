@@ -83,33 +83,63 @@ static int live(const struct booking *b)
 	return strcmp(b->status, "pending") == 0 || strcmp(b->status, "confirmed") == 0;
 }
 
+/* The seats of b (its own seat_number when it lists no passengers, as
+ * the tests' fake_store_add rows may). */
+static int seats_of(const struct booking *b)
+{
+	return b->npassengers ? b->npassengers : 1;
+}
+
+static const char *seat_of(const struct booking *b, int i)
+{
+	return b->npassengers ? b->passengers[i].seat_number : b->seat_number;
+}
+
+/* The seats the user's pending bookings hold. */
 static int holds_of(int64_t user_id)
 {
 	int n = 0;
 
 	for (int i = 0; i < count; i++)
-		n += rows[i].user_id == user_id && strcmp(rows[i].status, "pending") == 0;
+		if (rows[i].user_id == user_id && strcmp(rows[i].status, "pending") == 0)
+			n += seats_of(&rows[i]);
 	return n;
+}
+
+/* 1 when a live booking of flight holds seat. */
+static int seat_taken(int64_t flight_id, const char *seat)
+{
+	for (int i = 0; i < count; i++)
+		if (rows[i].flight_id == flight_id && live(&rows[i]))
+			for (int k = 0; k < seats_of(&rows[i]); k++)
+				if (strcmp(seat_of(&rows[i], k), seat) == 0)
+					return 1;
+	return 0;
 }
 
 enum create_result store_booking_create(struct db *db, const struct booking *b, int max_holds,
                                         int hold_seconds, store_before_commit before_commit,
-                                        void *ctx, struct booking *out)
+                                        void *ctx, struct booking *out, char *taken,
+                                        size_t takenlen)
 {
 	enum store_status st;
+	size_t at = 0;
 
 	(void)db;
+	taken[0] = '\0';
 	args.created = *b;
 	args.max_holds = max_holds;
 	args.hold_seconds = hold_seconds;
 	st = fake_op(OP_CREATE);
 	if (st != STORE_OK)
 		return st == STORE_CONFLICT ? CREATE_SEAT_TAKEN : CREATE_ERROR;
-	for (int i = 0; i < count; i++)
-		if (rows[i].flight_id == b->flight_id && live(&rows[i]) &&
-		    strcmp(rows[i].seat_number, b->seat_number) == 0)
-			return CREATE_SEAT_TAKEN;
-	if (holds_of(b->user_id) >= max_holds)
+	for (int i = 0; i < seats_of(b); i++)
+		if (seat_taken(b->flight_id, seat_of(b, i)) && at < takenlen)
+			at += (size_t)snprintf(taken + at, takenlen - at, "%s%s", at ? ", " : "",
+			                       seat_of(b, i));
+	if (at)
+		return CREATE_SEAT_TAKEN;
+	if (holds_of(b->user_id) + seats_of(b) > max_holds)
 		return CREATE_TOO_MANY_HOLDS;
 	struct booking row = *b;
 	snprintf(row.status, sizeof(row.status), "pending");
@@ -158,6 +188,7 @@ static int matches(const struct booking *b, const struct booking_filter *f)
 {
 	return (f->user_id == 0 || b->user_id == f->user_id) &&
 	       (f->flight_id == 0 || b->flight_id == f->flight_id) &&
+	       (f->reference == NULL || strcmp(b->reference, f->reference) == 0) &&
 	       (f->status == NULL || strcmp(b->status, f->status) == 0);
 }
 
@@ -168,6 +199,8 @@ enum store_status store_booking_list(struct db *db, const struct booking_filter 
 
 	(void)db;
 	args.filter = *f;
+	snprintf(args.reference, sizeof(args.reference), "%s", f->reference ? f->reference : "");
+	args.filter.reference = NULL; /* the caller's buffer is gone after the call */
 	*out = NULL;
 	*n = 0;
 	*total = 0;
@@ -232,9 +265,10 @@ enum store_status store_booking_confirm(struct db *db, int64_t id, int64_t payme
 	                                                                          : STORE_CONFLICT;
 }
 
-/* The live bookings of the flights for which want says yes, for op. */
+/* The live seats of the flights for which want says yes, for op: a row
+ * per seat, as seat_bookings gives them. */
 static enum store_status live_of(enum op op, int (*want)(int64_t, const void *), const void *arg,
-                                 struct booking **out, int *n)
+                                 struct seat_row **out, int *n)
 {
 	enum store_status st = fake_op(op);
 
@@ -242,10 +276,17 @@ static enum store_status live_of(enum op op, int (*want)(int64_t, const void *),
 	*n = 0;
 	if (st != STORE_OK)
 		return st;
-	*out = xcalloc(FAKE_STORE_MAX, sizeof(**out));
+	*out = xcalloc(FAKE_STORE_MAX * BOOKING_PASSENGERS_MAX, sizeof(**out));
 	for (int i = 0; i < count; i++)
 		if (live(&rows[i]) && want(rows[i].flight_id, arg))
-			(*out)[(*n)++] = rows[i];
+			for (int k = 0; k < seats_of(&rows[i]); k++) {
+				struct seat_row *seat = &(*out)[(*n)++];
+				seat->booking_id = rows[i].id;
+				seat->flight_id = rows[i].flight_id;
+				snprintf(seat->seat_number, sizeof(seat->seat_number), "%s",
+				         seat_of(&rows[i], k));
+				snprintf(seat->status, sizeof(seat->status), "%s", rows[i].status);
+			}
 	return STORE_OK;
 }
 
@@ -269,13 +310,14 @@ static int listed(int64_t flight_id, const void *arg)
 	return 0;
 }
 
-enum store_status store_live_seats(struct db *db, int64_t flight_id, struct booking **seats, int *n)
+enum store_status store_live_seats(struct db *db, int64_t flight_id, struct seat_row **seats,
+                                   int *n)
 {
 	(void)db;
 	return live_of(OP_LIVE_SEATS, same_flight, &flight_id, seats, n);
 }
 
-enum store_status store_occupancy(struct db *db, const char *ids, struct booking **out, int *n)
+enum store_status store_occupancy(struct db *db, const char *ids, struct seat_row **out, int *n)
 {
 	(void)db;
 	return live_of(OP_OCCUPANCY, listed, ids, out, n);
@@ -296,7 +338,7 @@ enum store_status store_expire_holds(struct db *db, int limit, struct booking **
 }
 
 enum store_status store_seats_changed(struct db *db, char *since, size_t sincelen,
-                                      struct booking **out, int *n)
+                                      struct seat_row **out, int *n)
 {
 	(void)db;
 	(void)since;

@@ -14,7 +14,8 @@
 /* What the handlers last gave the store, for tests to check. */
 struct fake_store_args {
 	int64_t owner;                /* of the last get or cancel */
-	struct booking_filter filter; /* of the last list */
+	struct booking_filter filter; /* of the last list (its reference: below) */
+	char reference[8];            /* the last list's reference filter, "" = none */
 	struct booking created;       /* the booking the last create was given */
 	int max_holds, hold_seconds;  /* of the last create */
 };

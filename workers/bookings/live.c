@@ -115,18 +115,26 @@ void live_seat(struct worker *w, int64_t flight_id, const char *seat, const char
 
 void live_booking(struct worker *w, const struct booking *b)
 {
-	live_seat(w, b->flight_id, b->seat_number, live_seat_status(b->status));
+	const char *status = live_seat_status(b->status);
+
+	/* every seat of the booking (one made before passengers were read
+	 * lists none: its seat_number) */
+	if (b->npassengers == 0)
+		live_seat(w, b->flight_id, b->seat_number, status);
+	for (int i = 0; i < b->npassengers; i++)
+		live_seat(w, b->flight_id, b->passengers[i].seat_number, status);
 }
 
 void live_republish(struct worker *w)
 {
 	static char since[40]; /* the database's clock, as text */
-	struct booking *rows = NULL;
+	struct seat_row *rows = NULL;
 	int n = 0;
 
 	if (store_seats_changed(w->db, since, sizeof(since), &rows, &n) != STORE_OK)
 		return; /* the database is away: the same window next time */
 	for (int i = 0; i < n; i++)
-		live_booking(w, &rows[i]);
+		live_seat(w, rows[i].flight_id, rows[i].seat_number,
+		          live_seat_status(rows[i].status));
 	free(rows);
 }

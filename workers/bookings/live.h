@@ -24,8 +24,9 @@ const char *live_check_urls(const char *value);
  * logged, never returned: the change is already committed and the seat
  * map stays the truth. */
 void live_seat(struct worker *w, int64_t flight_id, const char *seat, const char *status);
-/* The same for b's seat, with the state its booking status gives it
- * (pending: held, confirmed: booked, expired or cancelled: available). */
+/* The same for every seat of b (its passengers', or its seat_number when
+ * it lists none), with the state its booking status gives
+ * it (pending: held, confirmed: booked, expired or cancelled: available). */
 void live_booking(struct worker *w, const struct booking *b);
 /* The seat map's status of a booking in status (as above). */
 const char *live_seat_status(const char *booking_status);

@@ -1,16 +1,20 @@
 /* store.c - SQL of the bookings service. Constant statements with $n
  * parameters; rows are copied into struct booking. The seat decision is
  * the INSERT ... ON CONFLICT against the partial unique index on live
- * bookings; everything else here is bookkeeping around it. A change that
+ * seats (booking_seats_live, a row per passenger); everything else here
+ * is bookkeeping around it. Every statement that ends a booking (expiry,
+ * cancellation) also sets its seats' live to false. A change that
  * others must hear of (expiry, confirmation, cancellation) writes its
  * events in the same statement, in the receivers' formats
  * (notifications/event.h, payments/event.h). */
+#include <json-c/json.h>
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "db.h"
+#include "mem.h"
 #include "notifications/event.h"
 #include "payments/event.h"
 #include "store.h"
@@ -22,7 +26,7 @@
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define EFFECTIVE_STATUS \
 	"CASE WHEN status = 'pending' AND hold_expires_at <= now() THEN 'expired' ELSE status END"
-#define BOOKING_COLUMNS \
+#define BASE_COLUMNS \
 	"id, reference, user_id, flight_id, seat_number, " \
 	EFFECTIVE_STATUS ", " \
 	"total_cents, " \
@@ -33,6 +37,32 @@
 	"coalesce(lock_token, ''), " \
 	"coalesce(request_id, ''), " \
 	"coalesce(departure_time <= now(), false)"
+/* Every passenger of the row's booking (its id), in their order, as JSON. */
+#define PASSENGERS_JSON \
+	"(SELECT json_agg(json_build_object('n', s.full_name, 's', s.seat_number, " \
+	"                                   'c', s.cabin, 'p', s.price_cents) " \
+	"                 ORDER BY s.position) " \
+	" FROM booking_seats s WHERE s.booking_id = id)"
+/* A booking with its passengers; what read_seat reads of a seat's row
+ * (seat_bookings). */
+#define BOOKING_COLUMNS BASE_COLUMNS ", " PASSENGERS_JSON
+#define SEAT_COLUMNS    "id, flight_id, seat_number, " EFFECTIVE_STATUS
+/* The live seats: a live row of a booking that still holds. */
+#define HOLDS_SEAT \
+	"live AND (status = 'confirmed' OR (status = 'pending' AND hold_expires_at > now()))"
+/* The seats of cte's booking, as display text ("12A, 12B"). */
+#define SEATS_TEXT(cte) \
+	"(SELECT string_agg(s.seat_number, ', ' ORDER BY s.position) " \
+	" FROM booking_seats s WHERE s.booking_id = " cte ".id)"
+/* The passengers of cte's booking for the confirmation e-mail, when it
+ * has more than one ("Ada Lovelace, seat 12A (business); ..."), else
+ * NULL: a one-seat booking's e-mail reads as it always did. */
+#define PASSENGERS_TEXT(cte) \
+	"(SELECT CASE WHEN count(*) > 1 THEN " \
+	"  string_agg(coalesce(s.full_name, '?') || ', seat ' || s.seat_number " \
+	"             || coalesce(' (' || replace(s.cabin, '_', ' ') || ')', ''), " \
+	"             '; ' ORDER BY s.position) END " \
+	" FROM booking_seats s WHERE s.booking_id = " cte ".id)"
 /* clang-format on */
 
 /* The facts of a notification about a booking row of cte, as display
@@ -41,7 +71,7 @@
 #define FLIGHT_TEXT(cte) "coalesce(" cte ".flight_number, 'flight ' || " cte ".flight_id)"
 #define HOLD_EXPIRED_DATA(cte) \
 	"json_build_object(" \
-	"  'seat', " cte ".seat_number, " \
+	"  'seat', " SEATS_TEXT(cte) ", " \
 	"  'flight', " FLIGHT_TEXT(cte) ", " \
 	"  'reference', " cte ".reference)"
 #define CONFIRMATION_DATA(cte) \
@@ -53,11 +83,12 @@
 	"  'departure', coalesce(to_char(" cte ".departure_time AT TIME ZONE 'UTC', " \
 	"                                'YYYY-MM-DD HH24:MI'), '?'), " \
 	"  'seat', " cte ".seat_number, " \
+	"  'passengers', " PASSENGERS_TEXT(cte) ", " \
 	"  'total', to_char(" cte ".total_cents / 100.0, 'FM9999999990.00'))"
 #define CANCELLATION_DATA(cte) \
 	"json_build_object(" \
 	"  'reference', " cte ".reference, " \
-	"  'seat', " cte ".seat_number, " \
+	"  'seat', " SEATS_TEXT(cte) ", " \
 	"  'flight', " FLIGHT_TEXT(cte) ", " \
 	"  'refund', CASE WHEN " cte ".was = 'confirmed' THEN 'yes' ELSE 'no' END)"
 
@@ -82,6 +113,30 @@ static void new_reference(char out[8])
 	out[6] = '\0';
 }
 
+/* The passengers of column col (PASSENGERS_JSON) into b; none when NULL. */
+static void read_passengers(const PGresult *res, int row, int col, struct booking *b)
+{
+	if (col >= PQnfields(res) || PQgetisnull(res, row, col))
+		return;
+	struct json_object *list = json_tokener_parse(PQgetvalue(res, row, col)), *v;
+	size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+	for (size_t i = 0; i < n && i < BOOKING_PASSENGERS_MAX; i++) {
+		struct json_object *o = json_object_array_get_idx(list, i);
+		struct passenger *p = &b->passengers[b->npassengers++];
+		if (json_object_object_get_ex(o, "n", &v) && v)
+			snprintf(p->full_name, sizeof(p->full_name), "%s",
+			         json_object_get_string(v));
+		if (json_object_object_get_ex(o, "s", &v) && v)
+			snprintf(p->seat_number, sizeof(p->seat_number), "%s",
+			         json_object_get_string(v));
+		if (json_object_object_get_ex(o, "c", &v) && v)
+			snprintf(p->cabin, sizeof(p->cabin), "%s", json_object_get_string(v));
+		if (json_object_object_get_ex(o, "p", &v) && v)
+			p->price_cents = json_object_get_int64(v);
+	}
+	json_object_put(list);
+}
+
 static void read_row(const PGresult *res, int row, void *out)
 {
 	struct booking *b = out;
@@ -104,6 +159,24 @@ static void read_row(const PGresult *res, int row, void *out)
 	char departed[4];
 	DB_NEXT_TEXT(&c, departed);
 	b->departed = departed[0] == 't';
+	read_passengers(res, row, c.col, b);
+}
+
+static void read_seat(const PGresult *res, int row, void *out)
+{
+	struct seat_row *s = out;
+	struct db_row c = DB_ROW(res, row);
+
+	memset(s, 0, sizeof(*s));
+	s->booking_id = db_next_int(&c);
+	s->flight_id = db_next_int(&c);
+	DB_NEXT_TEXT(&c, s->seat_number);
+	DB_NEXT_TEXT(&c, s->status);
+}
+
+static enum store_status seats(PGresult *res, struct seat_row **out, int *n)
+{
+	return db_all(res, read_seat, sizeof(**out), (void **)out, n);
 }
 
 static enum store_status one(PGresult *res, struct booking *out)
@@ -126,28 +199,32 @@ static enum store_status lock_user(struct db *db, int64_t user_id)
 	                      DB_INT(user_id)));
 }
 
-/* An overdue hold on the seat gives way (and its owner hears of it). */
-static enum store_status expire_seat(struct db *db, int64_t flight_id, const char *seat)
+/* The overdue holds on the seats (an array literal) give way, every seat
+ * of each (and their owners hear of it). */
+static enum store_status expire_seats(struct db *db, int64_t flight_id, const char *seats)
 {
 	/* clang-format off */
 	return db_do(db_query(db,
 		"WITH e AS ("
 		"  UPDATE bookings SET status = 'expired', updated_at = now() "
-		"  WHERE flight_id = $1 AND seat_number = $2 "
+		"  WHERE id IN (SELECT booking_id FROM booking_seats "
+		"               WHERE flight_id = $1 AND seat_number = ANY($2::text[]) AND live) "
 		"    AND status = 'pending' AND hold_expires_at <= now() "
-		"  RETURNING *) "
+		"  RETURNING *), "
+		"f AS (UPDATE booking_seats SET live = false "
+		"      WHERE booking_id IN (SELECT id FROM e)) "
 		HOLD_EXPIRED_EVENT("e"),
-		DB_INT(flight_id), DB_TEXT(seat)));
+		DB_INT(flight_id), DB_TEXT(seats)));
 	/* clang-format on */
 }
 
-/* The user's live holds, or -1. */
+/* The seats the user's live holds hold, or -1. */
 static int64_t live_holds(struct db *db, int64_t user_id)
 {
 	/* clang-format off */
 	PGresult *res = db_query(db,
-		"SELECT count(*) FROM bookings "
-		"WHERE user_id = $1 AND status = 'pending' AND hold_expires_at > now()",
+		"SELECT count(*) FROM bookings b JOIN booking_seats s ON s.booking_id = b.id "
+		"WHERE b.user_id = $1 AND b.status = 'pending' AND b.hold_expires_at > now()",
 		DB_INT(user_id));
 	/* clang-format on */
 	if (res == NULL)
@@ -172,9 +249,7 @@ static PGresult *insert_row(struct db *db, const char *ref, const struct booking
 		"        now() + make_interval(secs => $6::int), $7, "
 		"        $8, $9, $10, NULLIF($11, '')::timestamptz, NULLIF($12, ''), "
 		"        NULLIF($13, ''), NULLIF($14, '')) "
-		"ON CONFLICT (flight_id, seat_number) WHERE status IN ('pending', 'confirmed') "
-		"DO NOTHING "
-		"RETURNING " BOOKING_COLUMNS,
+		"RETURNING id",
 		DB_TEXT(ref), DB_INT(b->user_id), DB_INT(b->flight_id), DB_TEXT(b->seat_number),
 		DB_INT(b->total_cents), DB_INT(hold_seconds), DB_TEXT(b->lock_token),
 		DB_TEXT(b->flight_number), DB_TEXT(b->origin), DB_TEXT(b->destination),
@@ -183,9 +258,10 @@ static PGresult *insert_row(struct db *db, const char *ref, const struct booking
 	/* clang-format on */
 }
 
-/* Insert the hold; retries on the (rare) clash of a fresh reference. */
+/* Insert the booking's row (its id into *id); retries on the (rare)
+ * clash of a fresh reference. */
 static enum create_result insert_hold(struct db *db, const struct booking *b, int hold_seconds,
-                                      struct booking *out)
+                                      int64_t *id)
 {
 	char ref[8];
 
@@ -199,35 +275,129 @@ static enum create_result insert_hold(struct db *db, const struct booking *b, in
 				return CREATE_ERROR;
 			continue;
 		}
-		enum store_status st = one(res, out);
-		if (st == STORE_ERROR)
+		if (res == NULL)
 			return CREATE_ERROR;
-		return st == STORE_OK ? CREATE_OK : CREATE_SEAT_TAKEN;
+		int ok = PQntuples(res) == 1;
+		if (ok)
+			*id = db_int(res, 0, 0);
+		PQclear(res);
+		return ok ? CREATE_OK : CREATE_ERROR;
 	}
 	return CREATE_ERROR;
 }
 
-static enum create_result create_in_tx(struct db *db, const struct booking *b, int max_holds,
-                                       int hold_seconds, struct booking *out)
+/* b's seats as an array literal ("{12A,12B}": canonical seat names need
+ * no quoting) into out. */
+static void seats_literal(const struct booking *b, char *out, size_t len)
 {
+	size_t at = (size_t)snprintf(out, len, "{");
+
+	for (int i = 0; i < b->npassengers && at < len; i++)
+		at += (size_t)snprintf(out + at, len - at, "%s%s", i ? "," : "",
+		                       b->passengers[i].seat_number);
+	if (at < len)
+		snprintf(out + at, len - at, "}");
+}
+
+/* b's passengers as the rows insert_seats reads (malloc'd). */
+static char *seats_json(const struct booking *b)
+{
+	struct json_object *list = json_object_new_array();
+
+	for (int i = 0; i < b->npassengers; i++) {
+		const struct passenger *p = &b->passengers[i];
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "o", json_object_new_int(i + 1));
+		json_object_object_add(o, "s", json_object_new_string(p->seat_number));
+		json_object_object_add(o, "n",
+		                       *p->full_name ? json_object_new_string(p->full_name) : NULL);
+		json_object_object_add(o, "c", *p->cabin ? json_object_new_string(p->cabin) : NULL);
+		json_object_object_add(o, "p", json_object_new_int64(p->price_cents));
+		json_object_object_add(o, "i", json_object_new_int(p->seat_index));
+		json_object_array_add(list, o);
+	}
+	char *text = xstrdup(json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN));
+	json_object_put(list);
+	return text;
+}
+
+/* The seats of booking id, all or none: the partial unique index on live
+ * seats decides each (a seat another transaction is inserting waits for
+ * it to end). They go in in seat order, so two holds that overlap wait
+ * for each other in the same order and never deadlock. CREATE_SEAT_TAKEN
+ * names the seats that were taken in taken. */
+static enum create_result insert_seats(struct db *db, int64_t id, const struct booking *b,
+                                       char *taken, size_t takenlen)
+{
+	char *rows = seats_json(b);
+	/* clang-format off */
+	PGresult *res = db_query(db,
+		"INSERT INTO booking_seats (booking_id, position, flight_id, seat_number, full_name, "
+		"                           cabin, price_cents) "
+		"SELECT $1, p.o, $2, p.s, p.n, p.c, p.p "
+		"FROM json_to_recordset($3::json) AS p(o smallint, s text, n text, c text, p bigint, "
+		"                                      i int) "
+		"ORDER BY p.i "
+		"ON CONFLICT (flight_id, seat_number) WHERE live DO NOTHING "
+		"RETURNING seat_number",
+		DB_INT(id), DB_INT(b->flight_id), DB_TEXT(rows));
+	/* clang-format on */
+	free(rows);
+	if (res == NULL)
+		return CREATE_ERROR;
+	int got = PQntuples(res);
+	if (got == b->npassengers) {
+		PQclear(res);
+		return CREATE_OK;
+	}
+	size_t at = 0;
+	taken[0] = '\0';
+	for (int i = 0; i < b->npassengers; i++) {
+		int held = 0;
+		for (int k = 0; k < got && !held; k++)
+			held = strcmp(PQgetvalue(res, k, 0), b->passengers[i].seat_number) == 0;
+		if (!held && at < takenlen)
+			at += (size_t)snprintf(taken + at, takenlen - at, "%s%s", at ? ", " : "",
+			                       b->passengers[i].seat_number);
+	}
+	PQclear(res);
+	return CREATE_SEAT_TAKEN;
+}
+
+static enum create_result create_in_tx(struct db *db, const struct booking *b, int max_holds,
+                                       int hold_seconds, struct booking *out, char *taken,
+                                       size_t takenlen)
+{
+	char seats[BOOKING_PASSENGERS_MAX * 8 + 4];
+	int64_t id = 0;
+
+	if (b->npassengers < 1 || b->npassengers > BOOKING_PASSENGERS_MAX)
+		return CREATE_ERROR;
+	seats_literal(b, seats, sizeof(seats));
 	if (lock_user(db, b->user_id) != STORE_OK ||
-	    expire_seat(db, b->flight_id, b->seat_number) != STORE_OK)
+	    expire_seats(db, b->flight_id, seats) != STORE_OK)
 		return CREATE_ERROR;
 	int64_t holds = live_holds(db, b->user_id);
 	if (holds < 0)
 		return CREATE_ERROR;
-	if (holds >= max_holds)
+	if (holds + b->npassengers > max_holds)
 		return CREATE_TOO_MANY_HOLDS;
-	return insert_hold(db, b, hold_seconds, out);
+	enum create_result rc = insert_hold(db, b, hold_seconds, &id);
+	if (rc == CREATE_OK)
+		rc = insert_seats(db, id, b, taken, takenlen);
+	if (rc != CREATE_OK)
+		return rc;
+	return store_booking_get(db, id, 0, out) == STORE_OK ? CREATE_OK : CREATE_ERROR;
 }
 
 enum create_result store_booking_create(struct db *db, const struct booking *b, int max_holds,
                                         int hold_seconds, store_before_commit before_commit,
-                                        void *ctx, struct booking *out)
+                                        void *ctx, struct booking *out, char *taken,
+                                        size_t takenlen)
 {
 	if (db_run(db, "BEGIN") < 0)
 		return CREATE_ERROR;
-	enum create_result rc = create_in_tx(db, b, max_holds, hold_seconds, out);
+	enum create_result rc = create_in_tx(db, b, max_holds, hold_seconds, out, taken, takenlen);
 	if (rc == CREATE_OK && before_commit && before_commit(db, out, ctx) < 0)
 		rc = CREATE_ERROR;
 	if (rc != CREATE_OK || db_run(db, "COMMIT") < 0) {
@@ -273,23 +443,29 @@ enum store_status store_booking_get(struct db *db, int64_t id, int64_t owner, st
 	/* clang-format on */
 }
 
-/* Bookings of $1 user, $2 flight and $3 effective status (NULL = any),
- * newest first, $4 rows from row $5, and their total. */
+/* Bookings of $1 user, $2 flight, $3 effective status and $6 reference
+ * (NULL = any), newest first, $4 rows from row $5, and their total: what
+ * DB_PAGE_SQL gives, written out so that only the page's rows read their
+ * passengers (the count of an admin's list runs over every booking). */
 /* clang-format off */
-static const char list_sql[] = DB_PAGE_SQL(
-	"SELECT " BOOKING_COLUMNS " "
-	"FROM bookings "
-	"WHERE ($1::bigint IS NULL OR user_id = $1) "
-	"  AND ($2::bigint IS NULL OR flight_id = $2) "
-	"  AND ($3::text IS NULL OR " EFFECTIVE_STATUS " = $3)",
-	"ORDER BY id DESC", "$4", "$5");
+static const char list_sql[] =
+	"WITH m AS ("
+	"  SELECT " BASE_COLUMNS " FROM bookings "
+	"  WHERE ($1::bigint IS NULL OR user_id = $1) "
+	"    AND ($2::bigint IS NULL OR flight_id = $2) "
+	"    AND ($3::text IS NULL OR " EFFECTIVE_STATUS " = $3) "
+	"    AND ($6::text IS NULL OR reference = $6)) "
+	"SELECT p.*, t.total FROM (SELECT count(*) AS total FROM m) t "
+	"LEFT JOIN LATERAL (SELECT m.*, " PASSENGERS_JSON " FROM m "
+	"                   ORDER BY id DESC LIMIT $4 OFFSET $5) p ON true";
 /* clang-format on */
 
 enum store_status store_booking_list(struct db *db, const struct booking_filter *f,
                                      struct booking **out, int *n, int64_t *total)
 {
-	PGresult *res = db_query(db, list_sql, DB_ID(f->user_id), DB_ID(f->flight_id),
-	                         DB_TEXT(f->status), DB_INT(f->limit), DB_INT(f->offset));
+	PGresult *res =
+	        db_query(db, list_sql, DB_ID(f->user_id), DB_ID(f->flight_id), DB_TEXT(f->status),
+	                 DB_INT(f->limit), DB_INT(f->offset), DB_TEXT(f->reference));
 
 	return db_page(res, read_row, sizeof(**out), (void **)out, n, total);
 }
@@ -311,6 +487,7 @@ static const char cancel_sql[] =
 	"                        request_id = NULLIF($3, '') "
 	"  FROM old WHERE b.id = old.id "
 	"  RETURNING b.*, old.was), "
+	"s AS (UPDATE booking_seats bs SET live = false FROM c WHERE bs.booking_id = c.id), "
 	"paid AS (SELECT * FROM c WHERE was = 'confirmed'), "
 	"n AS (" NOTIFICATION_EVENT_SQL("'booking-cancelled-' || c.id", "booking_cancellation",
 	                                "c.user_id", "c.id", CANCELLATION_DATA("c"), "c.request_id",
@@ -371,25 +548,23 @@ enum store_status store_booking_confirm(struct db *db, int64_t id, int64_t payme
 
 /* ---- seats ---- */
 
-enum store_status store_live_seats(struct db *db, int64_t flight_id, struct booking **seats, int *n)
+enum store_status store_live_seats(struct db *db, int64_t flight_id, struct seat_row **out, int *n)
 {
 	/* clang-format off */
-	return all(db_query(db,
-		"SELECT " BOOKING_COLUMNS " FROM bookings "
-		"WHERE flight_id = $1 "
-		"  AND (status = 'confirmed' OR (status = 'pending' AND hold_expires_at > now()))",
+	return seats(db_query(db,
+		"SELECT " SEAT_COLUMNS " FROM seat_bookings "
+		"WHERE flight_id = $1 AND " HOLDS_SEAT,
 		DB_INT(flight_id)),
-		seats, n);
+		out, n);
 	/* clang-format on */
 }
 
-enum store_status store_occupancy(struct db *db, const char *ids, struct booking **out, int *n)
+enum store_status store_occupancy(struct db *db, const char *ids, struct seat_row **out, int *n)
 {
 	/* clang-format off */
-	return all(db_query(db,
-		"SELECT " BOOKING_COLUMNS " FROM bookings "
-		"WHERE flight_id = ANY($1::bigint[]) "
-		"  AND (status = 'confirmed' OR (status = 'pending' AND hold_expires_at > now()))",
+	return seats(db_query(db,
+		"SELECT " SEAT_COLUMNS " FROM seat_bookings "
+		"WHERE flight_id = ANY($1::bigint[]) AND " HOLDS_SEAT,
 		DB_TEXT(ids)),
 		out, n);
 	/* clang-format on */
@@ -406,6 +581,7 @@ static const char expire_sql[] =
 	"               ORDER BY hold_expires_at "
 	"               LIMIT $1 FOR UPDATE SKIP LOCKED) "
 	"  RETURNING *), "
+	"f AS (UPDATE booking_seats SET live = false WHERE booking_id IN (SELECT id FROM e)), "
 	"n AS (" HOLD_EXPIRED_EVENT("e") ") "
 	"SELECT " BOOKING_COLUMNS " FROM e";
 /* clang-format on */
@@ -418,23 +594,24 @@ enum store_status store_expire_holds(struct db *db, int limit, struct booking **
 /* The live seat map's republish (live.h). The window ends 1.5 s ago, so
  * that a transaction that set updated_at just before committing is seen
  * committed; the live booking of a seat is found by the partial unique
- * index, the changed rows by bookings_updated. */
+ * index on live seats, the changed bookings by bookings_updated, and each
+ * of their seats is a row of seat_bookings. */
 /* clang-format off */
 static const char changed_sql[] =
-	"WITH c AS (SELECT * FROM bookings "
+	"WITH c AS (SELECT * FROM seat_bookings "
 	"           WHERE updated_at > coalesce(nullif($1, '')::timestamptz, "
 	"                                       $2::timestamptz - interval '30 s') "
 	"             AND updated_at <= $2::timestamptz), "
 	"s AS (SELECT DISTINCT flight_id, seat_number FROM c), "
-	"x AS (SELECT b.*, 1 AS pri FROM bookings b JOIN s USING (flight_id, seat_number) "
-	"      WHERE b.status IN ('pending', 'confirmed') "
+	"x AS (SELECT v.*, 1 AS pri FROM seat_bookings v JOIN s USING (flight_id, seat_number) "
+	"      WHERE v.live "
 	"      UNION ALL SELECT c.*, 0 FROM c) "
-	"SELECT DISTINCT ON (flight_id, seat_number) " BOOKING_COLUMNS " FROM x "
+	"SELECT DISTINCT ON (flight_id, seat_number) " SEAT_COLUMNS " FROM x "
 	"ORDER BY flight_id, seat_number, pri DESC, id DESC";
 /* clang-format on */
 
 enum store_status store_seats_changed(struct db *db, char *since, size_t sincelen,
-                                      struct booking **out, int *n)
+                                      struct seat_row **out, int *n)
 {
 	char until[40];
 	PGresult *res = db_exec(db, "SELECT (now() - interval '1500 milliseconds')::text", 0, NULL);
@@ -447,7 +624,7 @@ enum store_status store_seats_changed(struct db *db, char *since, size_t sincele
 	snprintf(until, sizeof(until), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	enum store_status st =
-	        all(db_query(db, changed_sql, DB_TEXT(since), DB_TEXT(until)), out, n);
+	        seats(db_query(db, changed_sql, DB_TEXT(since), DB_TEXT(until)), out, n);
 	if (st == STORE_OK)
 		snprintf(since, sincelen, "%s", until);
 	return st;

@@ -11,6 +11,19 @@
 
 struct db;
 
+/* A booking carries 1 to BOOKING_PASSENGERS_MAX passengers, a seat each. */
+#define BOOKING_PASSENGERS_MAX 9
+/* 128 characters of up to four bytes each, and the NUL. */
+#define PASSENGER_NAME_MAX (128 * 4 + 1)
+
+struct passenger {
+	char full_name[PASSENGER_NAME_MAX]; /* "" = not known */
+	char seat_number[8];
+	char cabin[20]; /* "" = not known (booked before cabins were recorded) */
+	int64_t price_cents;
+	int seat_index; /* from 0 on its flight: only create uses it (lock and insert order) */
+};
+
 struct booking {
 	int64_t id;
 	char reference[8];
@@ -35,6 +48,19 @@ struct booking {
 	 * request that made it ("" = none) */
 	char idempotency_key[256];
 	char request_hash[48];
+	/* every seat of it, in the order given (passengers[0] is seat_number) */
+	int npassengers;
+	struct passenger passengers[BOOKING_PASSENGERS_MAX];
+};
+
+/* One seat of a booking, as the seat readers give it: a flight's seat map
+ * can be 853 of them, and occupancy 200 flights' worth, so not a whole
+ * struct booking each. */
+struct seat_row {
+	int64_t booking_id;
+	int64_t flight_id;
+	char seat_number[8];
+	char status[12]; /* its booking's effective status */
 };
 
 enum create_result {
@@ -48,14 +74,19 @@ enum create_result {
  * (to record what the hold answers): 0, or -1 to roll everything back. */
 typedef int (*store_before_commit)(struct db *db, const struct booking *out, void *ctx);
 
-/* In one transaction: expire an overdue hold on the seat, check the
- * user's live holds against max_holds, then insert b (user_id, flight_id,
- * seat_number, total_cents, lock_token) as pending for hold_seconds with
- * a fresh reference, then run before_commit (when not NULL). The partial
- * unique index decides the seat. */
+/* In one transaction: expire the overdue holds on the seats, check the
+ * user's live held seats plus b's against max_holds, then insert b
+ * (user_id, flight_id, seat_number, total_cents, lock_token, and every
+ * passenger with its seat, cabin and price) as pending for hold_seconds
+ * with a fresh reference, then run before_commit (when not NULL). The
+ * partial unique index on live seats decides; the seats are inserted in
+ * seat_index order, so two overlapping holds cannot deadlock. All seats
+ * or none: on CREATE_SEAT_TAKEN the seats that were taken are written to
+ * taken ("12A, 12C", size takenlen) and nothing is held. */
 enum create_result store_booking_create(struct db *db, const struct booking *b, int max_holds,
                                         int hold_seconds, store_before_commit before_commit,
-                                        void *ctx, struct booking *out);
+                                        void *ctx, struct booking *out, char *taken,
+                                        size_t takenlen);
 /* The booking user_id made in the last 24 h under Idempotency-Key key
  * (and its request hash into hash, size >= 48): STORE_OK / NOT_FOUND / ERROR. */
 enum store_status store_booking_by_key(struct db *db, int64_t user_id, const char *key,
@@ -64,9 +95,10 @@ enum store_status store_booking_by_key(struct db *db, int64_t user_id, const cha
 enum store_status store_booking_get(struct db *db, int64_t id, int64_t owner, struct booking *out);
 
 struct booking_filter {
-	int64_t user_id;    /* 0 = any */
-	int64_t flight_id;  /* 0 = any */
-	const char *status; /* NULL = any */
+	int64_t user_id;       /* 0 = any */
+	int64_t flight_id;     /* 0 = any */
+	const char *status;    /* NULL = any */
+	const char *reference; /* NULL = any */
 	int64_t limit, offset;
 };
 /* Up to f->limit bookings (newest first) into *out (malloc'd, to free),
@@ -88,22 +120,21 @@ enum store_status store_booking_confirm(struct db *db, int64_t id, int64_t payme
                                         const char *request_id, struct booking *out);
 
 /* Live seats (held or booked) of a flight: *seats is a malloc'd array of
- * *n bookings (seat_number and status filled). */
-enum store_status store_live_seats(struct db *db, int64_t flight_id, struct booking **seats,
+ * *n of them. */
+enum store_status store_live_seats(struct db *db, int64_t flight_id, struct seat_row **seats,
                                    int *n);
 
-/* Live seats of several flights (ids as an array literal "{1,2}"):
- * flight_id and seat_number of each in *out (malloc'd), *n of them. */
-enum store_status store_occupancy(struct db *db, const char *ids, struct booking **out, int *n);
+/* Live seats of several flights (ids as an array literal "{1,2}") in
+ * *out (malloc'd), *n of them. */
+enum store_status store_occupancy(struct db *db, const char *ids, struct seat_row **out, int *n);
 
-/* Expire up to limit overdue holds; the expired rows into *out (malloc'd),
- * *n of them. */
+/* Expire up to limit overdue holds (every seat of each); the expired
+ * bookings, with their passengers, into *out (malloc'd), *n of them. */
 enum store_status store_expire_holds(struct db *db, int limit, struct booking **out, int *n);
 /* The seats changed (a row's updated_at) after *since and up to 1.5 s
- * ago, each once, as the booking that gives its state now: its live
- * booking if it has one, else the newest changed row (expired or
- * cancelled). since (size sincelen) is the database's time as text, ""
- * at first (then the last 30 s); on STORE_OK it becomes the window's end. */
+ * ago, each once, as the booking that gives its state now: its live booking if it has one, else the
+ * newest changed row (expired or cancelled). since (size sincelen) is the database's time as text,
+ * "" at first (then the last 30 s); on STORE_OK it becomes the window's end. */
 enum store_status store_seats_changed(struct db *db, char *since, size_t sincelen,
-                                      struct booking **out, int *n);
+                                      struct seat_row **out, int *n);
 #endif

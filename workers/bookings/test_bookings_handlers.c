@@ -3,7 +3,8 @@
  * Redis unreachable (so the flight comes from the flights pool and seat
  * locks give way to the store) and the flights pool played by a stub
  * server: flight 1 (150 seats) and 4 (inactive) exist, 2 does not, the
- * pool fails for 3, is too slow for 5 and answers nonsense for 6. */
+ * pool fails for 3, is too slow for 5 and answers nonsense for 6. The
+ * same stub plays the users pool. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -51,6 +52,15 @@ static const struct stub_route flights[] = {
          "\"price_cents\": 129900}, {\"cabin\": \"economy\", \"first_row\": 3, "
          "\"last_row\": 10, \"price_cents\": 29900}]}",
          0},
+        /* the users pool, for the seed body's passenger name (and the
+         * token check): alice and the admin; bob's answer has no name */
+        {"GET", "/internal/users/7", 200,
+         "{\"id\": 7, \"username\": \"alice\", \"full_name\": \"Alice Example\", "
+         "\"is_active\": true}",
+         0},
+        {"GET", "/internal/users/8", 200, "{\"id\": 8, \"is_active\": true}", 0},
+        {"GET", "/internal/users/1", 200,
+         "{\"id\": 1, \"full_name\": \"Admin\", \"is_active\": true}", 0},
         {NULL, NULL, 0, NULL, 0},
 };
 
@@ -65,11 +75,13 @@ static const struct harness_response *const res = &harness_res;
 
 static int start(void **state)
 {
-	char url[64];
+	char url[64], users[64];
 
 	(void)state;
-	snprintf(url, sizeof(url), "FLIGHTS_URL=http://127.0.0.1:%d", stub_start(flights));
-	const char *const extra[] = {url, NULL};
+	int port = stub_start(flights);
+	snprintf(url, sizeof(url), "FLIGHTS_URL=http://127.0.0.1:%d", port);
+	snprintf(users, sizeof(users), "USERS_URL=http://127.0.0.1:%d", port);
+	const char *const extra[] = {url, users, NULL};
 	harness_worker_init(&w, &conf, &bookings_service, extra);
 	admin = harness_token(1, "admin", 1);
 	alice = harness_token(ALICE, "alice", 0);
@@ -116,6 +128,17 @@ static const char *invalid(int i, const char *name)
 
 /* ---- create ---- */
 
+/* Member name of passenger i of the response's booking. */
+static struct json_object *passenger(size_t i, const char *name)
+{
+	struct json_object *list, *v;
+
+	assert_true(json_object_object_get_ex(res->json, "passengers", &list));
+	assert_true(i < json_object_array_length(list));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(list, i), name, &v));
+	return v;
+}
+
 static void create_holds_the_seat(void **state)
 {
 	(void)state;
@@ -129,10 +152,12 @@ static void create_holds_the_seat(void **state)
 	assert_string_equal(harness_str(res, "status"), "pending");
 	assert_string_equal(harness_str(res, "total_amount"), "123.45");
 	assert_non_null(fake_store_find(harness_int(res, "id")));
-	/* the flight came from the flights pool, with the service credential */
-	assert_int_equal(stub_count(), before + 1);
-	assert_string_equal(stub_last_path(), "/internal/flights/1");
+	/* the flight came from the flights pool (FO101 below), then the
+	 * passenger's name from the users pool, with the service credential */
+	assert_true(stub_count() >= before + 2);
+	assert_string_equal(stub_last_path(), "/internal/users/7");
 	assert_string_equal(stub_last_header("X-Service-Key"), HARNESS_SVC_KEY);
+	assert_string_equal(json_object_get_string(passenger(0, "full_name")), "Alice Example");
 	/* what a notification will need was copied from the flight */
 	const struct fake_store_args *c = fake_store_args();
 	assert_string_equal(c->created.flight_number, "FO101");
@@ -488,6 +513,177 @@ static void cabins_price_seats(void **state)
 	assert_string_equal(json_object_get_string(v), "");
 }
 
+/* ---- several passengers ---- */
+
+/* The loc of the i-th validation error of a 422, as JSON text. */
+static const char *loc(int i)
+{
+	struct json_object *list, *v;
+
+	assert_int_equal(res->status, 422);
+	assert_true(json_object_object_get_ex(res->json, "detail", &list));
+	assert_true(i < (int)json_object_array_length(list));
+	assert_true(json_object_object_get_ex(json_object_array_get_idx(list, i), "loc", &v));
+	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+}
+
+static void create_with_passengers(void **state)
+{
+	(void)state;
+	harness_call(&w, "POST", "/bookings", alice,
+	             "{\"flight_id\": 8, \"passengers\": [{\"full_name\": \"Ada Lovelace\", "
+	             "\"seat_number\": \"3a\"}, {\"full_name\": \"Alan Turing\", "
+	             "\"seat_number\": \"2C\"}]}");
+	assert_int_equal(res->status, 201);
+	assert_string_equal(harness_str(res, "seat_number"), "3A"); /* the first passenger's */
+	assert_string_equal(harness_str(res, "total_amount"), "1598.00");
+	assert_string_equal(json_object_get_string(passenger(0, "full_name")), "Ada Lovelace");
+	assert_string_equal(json_object_get_string(passenger(0, "cabin")), "economy");
+	assert_string_equal(json_object_to_json_string(passenger(0, "price")), "299.00");
+	assert_string_equal(json_object_get_string(passenger(1, "seat_number")), "2C");
+	assert_string_equal(json_object_get_string(passenger(1, "cabin")), "business");
+	const struct booking *given = &fake_store_args()->created;
+	assert_int_equal(given->npassengers, 2);
+	assert_int_equal(given->passengers[0].seat_index, 12); /* 3A: lock and insert order */
+	assert_int_equal(given->passengers[1].seat_index, 8);  /* 2C */
+	assert_int_equal(given->total_cents, 159800);
+	/* every seat is on the map and counted in its row */
+	harness_call(&w, "GET", "/flights/8/seats", NULL, NULL);
+	assert_string_equal(json_object_get_string(harness_item(8, "status")), "held");
+	assert_string_equal(json_object_get_string(harness_item(12, "status")), "held");
+	assert_string_equal(json_object_get_string(harness_item(13, "status")), "available");
+	harness_call_service(&w, "GET", "/internal/occupancy?flight_ids=8", NULL);
+	assert_int_equal(harness_int(res, "8"), 2);
+	/* the seed's body: one passenger, the account's name */
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 8, \"seat_number\": \"4B\"}");
+	assert_int_equal(res->status, 201);
+	assert_string_equal(json_object_get_string(passenger(0, "full_name")), "Alice Example");
+	/* no name from the users pool: not known, the seat held anyway */
+	harness_call(&w, "POST", "/bookings", bob, "{\"flight_id\": 8, \"seat_number\": \"4C\"}");
+	assert_int_equal(res->status, 201);
+	assert_null(passenger(0, "full_name"));
+}
+
+static void create_with_passengers_rejects_bad_input(void **state)
+{
+	char body[2048];
+
+	(void)state;
+	harness_call(&w, "POST", "/bookings", alice,
+	             "{\"flight_id\": 8, \"seat_number\": \"1A\", \"passengers\": []}");
+	assert_string_equal(loc(0), "[\"body\",\"passengers\"]");
+	assert_string_equal(invalid(0, "msg"),
+	                    "Give either seat_number (one passenger) or passengers, not both");
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 8, \"passengers\": []}");
+	assert_string_equal(invalid(0, "type"), "too_short");
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 8, \"passengers\": {}}");
+	assert_string_equal(invalid(0, "type"), "list_type");
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 8, \"passengers\": [1]}");
+	assert_string_equal(loc(0), "[\"body\",\"passengers\",0,\"full_name\"]");
+	/* ten passengers */
+	int at = snprintf(body, sizeof(body), "{\"flight_id\": 8, \"passengers\": [");
+	for (int i = 0; i < 10; i++)
+		at += snprintf(body + at, sizeof(body) - (size_t)at,
+		               "%s{\"full_name\": \"P%d\", \"seat_number\": \"5%c\"}", i ? "," : "",
+		               i, "ABCDEFABCD"[i]);
+	snprintf(body + at, sizeof(body) - (size_t)at, "]}");
+	harness_call(&w, "POST", "/bookings", alice, body);
+	assert_string_equal(invalid(0, "type"), "too_long");
+	/* names: missing, empty, 129 characters, a control character */
+	harness_call(&w, "POST", "/bookings", alice,
+	             "{\"flight_id\": 8, \"passengers\": [{\"full_name\": \"A\", \"seat_number\": "
+	             "\"5A\"}, {\"seat_number\": \"5B\"}, {\"full_name\": \"\", \"seat_number\": "
+	             "\"5C\"}, {\"full_name\": \"a\\nb\", \"seat_number\": \"5D\"}]}");
+	assert_string_equal(loc(0), "[\"body\",\"passengers\",1,\"full_name\"]");
+	assert_string_equal(invalid(0, "type"), "missing");
+	assert_string_equal(loc(1), "[\"body\",\"passengers\",2,\"full_name\"]");
+	assert_string_equal(loc(2), "[\"body\",\"passengers\",3,\"full_name\"]");
+	at = snprintf(body, sizeof(body),
+	              "{\"flight_id\": 8, \"passengers\": [{\"seat_number\": \"5A\", "
+	              "\"full_name\": \"");
+	for (int i = 0; i < 129; i++)
+		at += snprintf(body + at, sizeof(body) - (size_t)at, "\xc3\xa9"); /* é */
+	snprintf(body + at, sizeof(body) - (size_t)at, "\"}]}");
+	harness_call(&w, "POST", "/bookings", alice, body);
+	assert_string_equal(invalid(0, "type"), "string_too_long");
+	/* the same seat twice, as the seat map names it */
+	harness_call(&w, "POST", "/bookings", alice,
+	             "{\"flight_id\": 8, \"passengers\": [{\"full_name\": \"A\", \"seat_number\": "
+	             "\"5a\"}, {\"full_name\": \"B\", \"seat_number\": \"5A\"}]}");
+	assert_string_equal(loc(0), "[\"body\",\"passengers\",1,\"seat_number\"]");
+	assert_string_equal(invalid(0, "msg"), "Seat 5A is given for more than one passenger");
+	assert_int_equal(fake_store_calls(NULL), 0);
+	/* a seat not on the flight, told by its place */
+	harness_call(&w, "POST", "/bookings", alice,
+	             "{\"flight_id\": 8, \"passengers\": [{\"full_name\": \"A\", \"seat_number\": "
+	             "\"5A\"}, {\"full_name\": \"B\", \"seat_number\": \"11A\"}]}");
+	assert_string_equal(loc(0), "[\"body\",\"passengers\",1,\"seat_number\"]");
+	assert_string_equal(invalid(0, "msg"), "Seat does not exist on this flight");
+	assert_int_equal(fake_store_calls("create"), 0);
+	/* 128 characters of two bytes each is a name */
+	body[at - 2] = '\0';
+	snprintf(body + at - 2, sizeof(body) - (size_t)at + 2, "\"}]}");
+	harness_call(&w, "POST", "/bookings", alice, body);
+	assert_int_equal(res->status, 201);
+}
+
+static void create_with_passengers_when_seats_are_taken(void **state)
+{
+	(void)state;
+	struct booking b = {.user_id = BOB, .flight_id = 8, .total_cents = 29900};
+	snprintf(b.seat_number, sizeof(b.seat_number), "3B");
+	fake_store_add(&b);
+	harness_call(&w, "POST", "/bookings", alice,
+	             "{\"flight_id\": 8, \"passengers\": [{\"full_name\": \"A\", \"seat_number\": "
+	             "\"3A\"}, {\"full_name\": \"B\", \"seat_number\": \"3b\"}]}");
+	harness_expect_error(409, "Seats already taken: 3B");
+	harness_call(&w, "GET", "/bookings", alice, NULL);
+	assert_int_equal(json_object_array_length(res->json), 0); /* nothing held */
+	/* the hold cap counts seats: 9 by default, 8 held, 2 more refused */
+	for (int i = 0; i < 4; i++) {
+		char body[160];
+		snprintf(body, sizeof(body),
+		         "{\"flight_id\": 8, \"passengers\": [{\"full_name\": \"A\", "
+		         "\"seat_number\": \"%dA\"}, {\"full_name\": \"B\", \"seat_number\": "
+		         "\"%dB\"}]}",
+		         i + 4, i + 4);
+		harness_call(&w, "POST", "/bookings", alice, body);
+		assert_int_equal(res->status, 201);
+	}
+	harness_call(&w, "POST", "/bookings", alice,
+	             "{\"flight_id\": 8, \"passengers\": [{\"full_name\": \"A\", \"seat_number\": "
+	             "\"9A\"}, {\"full_name\": \"B\", \"seat_number\": \"9B\"}]}");
+	harness_expect_error(409,
+	                     "Too many active holds: pay for or cancel a pending booking first");
+	harness_call(&w, "POST", "/bookings", alice, "{\"flight_id\": 8, \"seat_number\": \"9A\"}");
+	assert_int_equal(res->status, 201);
+}
+
+static void list_by_reference(void **state)
+{
+	(void)state;
+	struct booking b = {.user_id = ALICE, .flight_id = 1, .total_cents = 100};
+	snprintf(b.seat_number, sizeof(b.seat_number), "1A");
+	snprintf(b.reference, sizeof(b.reference), "K7QX2M");
+	fake_store_add(&b);
+	harness_call(&w, "GET", "/bookings?reference=k7qx2m", alice, NULL);
+	assert_int_equal(res->status, 200);
+	assert_int_equal(json_object_array_length(res->json), 1);
+	assert_string_equal(fake_store_args()->reference, "K7QX2M");
+	assert_int_equal(fake_store_args()->filter.user_id, ALICE); /* own only */
+	harness_call(&w, "GET", "/bookings?reference=K7QX2M", bob, NULL);
+	assert_int_equal(json_object_array_length(res->json), 0);
+	harness_call(&w, "GET", "/bookings?reference=K7QX2M", admin, NULL);
+	assert_int_equal(json_object_array_length(res->json), 1);
+	harness_call(&w, "GET", "/bookings?reference=K7QX20", alice, NULL); /* 0 is never used */
+	assert_string_equal(loc(0), "[\"query\",\"reference\"]");
+	harness_call(&w, "GET", "/bookings?reference=K7QX2", alice, NULL);
+	assert_string_equal(invalid(0, "type"), "value_error");
+	harness_call(&w, "GET", "/bookings?reference=", alice, NULL); /* empty: no filter */
+	assert_int_equal(res->status, 200);
+	assert_string_equal(fake_store_args()->reference, "");
+}
+
 /* ---- internal: confirmation ---- */
 
 static void confirm_needs_the_service_key(void **state)
@@ -549,6 +745,10 @@ int main(void)
 	        TEST(create_when_the_seat_is_taken),
 	        TEST(create_with_too_many_holds),
 	        TEST(create_when_the_database_is_down),
+	        TEST(create_with_passengers),
+	        TEST(create_with_passengers_rejects_bad_input),
+	        TEST(create_with_passengers_when_seats_are_taken),
+	        TEST(list_by_reference),
 	        TEST(cancel_own_booking),
 	        TEST(cancel_as_admin),
 	        TEST(cancel_what_is_not_yours_or_not_there),

@@ -5,8 +5,11 @@
  * (template.h): a sender gives only the facts, as display text, under the
  * keys of its type:
  *   booking_confirmation  reference flight origin destination departure seat total
+ *                         [passengers: "Ada Lovelace, seat 12A (business); ..." when
+ *                         the booking has more than one; else absent or null]
  *   booking_cancellation  reference seat flight [refund: "yes" when paid]
  *   hold_expired          reference seat flight
+ * (seat: every seat of the booking, "12A, 12B", for the last two)
  *   payment_failed        booking amount
  * A sender writes the event with NOTIFICATION_EVENT_SQL (in the statement
  * of the change it announces); the handler reads it with the same names. */

@@ -16,23 +16,30 @@ struct template
 	/* appended when data[when] is "yes" (NULL: never) */
 	const char *when;
 	const char *tail;
+	/* used instead of text when data[list] is a non-empty text (NULL:
+	 * never): a booking of several passengers names each of them */
+	const char *list;
+	const char *list_text;
 };
 
 /* clang-format off */
 static const struct template templates[] = {
 	{"booking_confirmation",
 	 "Your booking {reference} is confirmed. Flight {flight} from {origin} to {destination}, "
-	 "departing {departure} UTC. Seat {seat}. Total paid: {total}.", NULL, NULL},
+	 "departing {departure} UTC. Seat {seat}. Total paid: {total}.", NULL, NULL,
+	 "passengers",
+	 "Your booking {reference} is confirmed. Flight {flight} from {origin} to {destination}, "
+	 "departing {departure} UTC. Passengers: {passengers}. Total paid: {total}."},
 	{"booking_cancellation",
 	 "Your booking {reference} (seat {seat} on {flight}) has been cancelled.",
-	 "refund", " Your payment will be refunded."},
+	 "refund", " Your payment will be refunded.", NULL, NULL},
 	{"hold_expired",
 	 "Your hold on seat {seat} of {flight} (booking {reference}) expired before payment, "
-	 "and the seat was released.", NULL, NULL},
+	 "and the seat was released.", NULL, NULL, NULL, NULL},
 	{"payment_failed",
 	 "Your payment of {amount} for booking {booking} was declined. The seat stays held until "
-	 "the hold ends; you may pay with another card.", NULL, NULL},
-	{NULL, NULL, NULL, NULL},
+	 "the hold ends; you may pay with another card.", NULL, NULL, NULL, NULL},
+	{NULL, NULL, NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
 
@@ -106,6 +113,15 @@ static int yes(struct json_object *data, const char *key)
 	       strcmp(json_object_get_string(v), "yes") == 0;
 }
 
+/* 1 when data[key] is a text that is not empty. */
+static int given(struct json_object *data, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(data, key, &v) &&
+	       json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0;
+}
+
 int template_render(const char *type, struct json_object *data, struct buf *out)
 {
 	const struct template *t = find(type);
@@ -115,7 +131,10 @@ int template_render(const char *type, struct json_object *data, struct buf *out)
 		buf_printf(out, "No template for type '%s': send a message", type);
 		return -1;
 	}
-	if (fill(t->text, data, out) < 0)
+	/* events queued before the list existed have no such key: the text
+	 * they were written for */
+	const char *text = t->list && given(data, t->list) ? t->list_text : t->text;
+	if (fill(text, data, out) < 0)
 		return -1;
 	if (t->when && yes(data, t->when))
 		buf_adds(out, t->tail);

@@ -122,6 +122,22 @@ static void templates(void **state)
 	       "\"total\": \"299.99\"}",
 	       "Your booking K7QX2M is confirmed. Flight AA100 from JFK to LAX, departing "
 	       "2026-12-01 10:00 UTC. Seat 12A. Total paid: 299.99.");
+	/* several passengers: each named with seat and cabin; a null or
+	 * empty list (one passenger) reads as before */
+	expect("booking_confirmation",
+	       "{\"reference\": \"K7QX2M\", \"flight\": \"AA100\", \"origin\": \"JFK\", "
+	       "\"destination\": \"LAX\", \"departure\": \"2026-12-01 10:00\", \"seat\": \"2A\", "
+	       "\"passengers\": \"Ada Lovelace, seat 2A (business); Alan Turing, seat 2B "
+	       "(business)\", \"total\": \"2598.00\"}",
+	       "Your booking K7QX2M is confirmed. Flight AA100 from JFK to LAX, departing "
+	       "2026-12-01 10:00 UTC. Passengers: Ada Lovelace, seat 2A (business); Alan Turing, "
+	       "seat 2B (business). Total paid: 2598.00.");
+	expect("booking_confirmation",
+	       "{\"reference\": \"K7QX2M\", \"flight\": \"AA100\", \"origin\": \"JFK\", "
+	       "\"destination\": \"LAX\", \"departure\": \"2026-12-01 10:00\", \"seat\": \"12A\", "
+	       "\"passengers\": null, \"total\": \"299.99\"}",
+	       "Your booking K7QX2M is confirmed. Flight AA100 from JFK to LAX, departing "
+	       "2026-12-01 10:00 UTC. Seat 12A. Total paid: 299.99.");
 	expect("booking_cancellation",
 	       "{\"reference\": \"K7QX2M\", \"seat\": \"12A\", \"flight\": \"AA100\"}",
 	       "Your booking K7QX2M (seat 12A on AA100) has been cancelled.");
