@@ -15,7 +15,8 @@ RUN rm -rf build* var \
 	&& cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DFLIGHTOPS_TESTS=OFF \
 	&& cmake --build /build -j "$(nproc)"
 # The static files (openapi.json, /docs: Swagger UI from npm, pinned by
-# web/docs/package-lock.json) are rendered with the config.
+# web/docs/package-lock.json; the web app at /, built by Vite from web/app,
+# pinned by web/app/package-lock.json) are rendered with the config.
 # Pools listen on TCP port 9000 of their own container (under Swarm a
 # volume is per node, so a unix socket could not be shared with nginx):
 # the gateway's upstreams are <service>:9000, resolved when nginx starts.
