@@ -286,7 +286,8 @@ static void read_passengers(struct json_object *list, struct booking_input *in,
 				char msg[64];
 				field_errors_init(&one);
 				snprintf(msg, sizeof(msg),
-				         "Seat %s is given for more than one passenger", canon[i]);
+				         "Seat %.*s is given for more than one passenger",
+				         SEAT_MAX - 1, canon[i]);
 				field_error_add(&one, "body", "seat_number", msg, "value_error");
 				passenger_errors(&one, i, e);
 				break;
