@@ -70,7 +70,10 @@ fo_render(errors.conf ${fo_nginx}/snippets/flightops-errors.conf)
 set(fo_pools_conf "")
 set(PORT 8000)
 foreach(POOL IN LISTS FO_POOLS)
-	set(POOL_ADDR unix:${FO_PKG_RUN}/${POOL}.sock)
+	# This host's socket; an admin adds a line per other host running the
+	# pool (LISTEN=host:port there) to /etc/nginx/snippets/flightops-pools.conf
+	# and reloads nginx (README, "Adding hosts").
+	set(POOL_SERVERS "\tserver unix:${FO_PKG_RUN}/${POOL}.sock max_fails=1 fail_timeout=5s;")
 	fo_render(pool.conf.in ${fo_nginx}/pool-${POOL}.conf)
 	file(READ ${fo_nginx}/pool-${POOL}.conf text)
 	string(APPEND fo_pools_conf "${text}")
