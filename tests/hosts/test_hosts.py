@@ -92,19 +92,8 @@ def run(cmd, check=True, timeout=300, **kw):
 
 
 def wait_for(fn, what, timeout=WAIT, interval=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            last = fn()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - reported at the deadline
-            last = e
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s (last: %r)"
-                                 % (timeout, what, last))
-        time.sleep(interval)
+    """fo.wait_for, with what first and this suite's defaults."""
+    return fo.wait_for(fn, timeout, interval, what)
 
 
 def tcp_open(host, port):

@@ -423,6 +423,26 @@ def restart_pool(name, base, env=None):
     wait_healthy(base)
 
 
+class RestartedPool:
+    """A TestCase mixin (put it first): the class's tests run with pool
+    POOL (its service URL POOL_URL) restarted with POOL_ENV (a dict) added
+    to its settings, and the pool is restarted as the stack runs it
+    afterwards."""
+    POOL = POOL_URL = POOL_ENV = None
+
+    @classmethod
+    def setUpClass(cls):
+        restart_pool(cls.POOL, cls.POOL_URL, cls.POOL_ENV)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            restart_pool(cls.POOL, cls.POOL_URL)
+        finally:
+            super().tearDownClass()
+
+
 def read_pid(name):
     with open(os.path.join(VAR, "run", name + ".pid"), encoding="ascii") as f:
         return int(f.read().split()[0])

@@ -935,7 +935,7 @@ class ContentionTest(BookingsBase, unittest.TestCase):
 
 # ---------------------------------------------------------------- expiry
 
-class ExpiryTest(BookingsBase, unittest.TestCase):
+class ExpiryTest(fo.RestartedPool, BookingsBase, unittest.TestCase):
     """An unpaid hold expires on time and frees its seat. The bookings pool
     is restarted with a short hold for this class only, then restored, so
     that every other test (and payments) runs with the normal hold."""
@@ -944,15 +944,8 @@ class ExpiryTest(BookingsBase, unittest.TestCase):
     BASE = fo.BOOKINGS
     HOLD = 3  # BOOKING_HOLD_SECONDS while this class runs
 
-    @classmethod
-    def setUpClass(cls):
-        fo.restart_pool("bookings", fo.BOOKINGS, {"BOOKING_HOLD_SECONDS": str(cls.HOLD)})
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        fo.restart_pool("bookings", fo.BOOKINGS)
-        super().tearDownClass()
+    POOL, POOL_URL = "bookings", fo.BOOKINGS
+    POOL_ENV = {"BOOKING_HOLD_SECONDS": str(HOLD)}
 
     def hold_seconds(self, booking):
         return epoch(booking["hold_expires_at"]) - epoch(booking["created_at"])

@@ -376,20 +376,13 @@ http {
         there.wait("1F", "available")
 
 
-class LiveAcrossPoolTrouble(LiveBase):
+class LiveAcrossPoolTrouble(fo.RestartedPool, LiveBase):
     """Expiry, and the bookings pool killed mid-flow with a publish lost:
     the subscriber's stream outlives the pool (nginx holds it), and a
     client that re-reads when it opens its stream again ends up right."""
 
-    @classmethod
-    def setUpClass(cls):
-        fo.restart_pool("bookings", fo.BOOKINGS, {"BOOKING_HOLD_SECONDS": str(HOLD)})
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        fo.restart_pool("bookings", fo.BOOKINGS)
-        super().tearDownClass()
+    POOL, POOL_URL = "bookings", fo.BOOKINGS
+    POOL_ENV = {"BOOKING_HOLD_SECONDS": str(HOLD)}
 
     def test_expired_hold_arrives(self):
         f = self.flight()

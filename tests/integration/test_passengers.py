@@ -334,18 +334,11 @@ class Passengers(PassengersBase):
             s.wait(seat, "available", since=mark)
 
 
-class PassengersShortHold(PassengersBase):
+class PassengersShortHold(fo.RestartedPool, PassengersBase):
     """A short hold (the pool restarted for it)."""
 
-    @classmethod
-    def setUpClass(cls):
-        fo.restart_pool("bookings", fo.BOOKINGS, {"BOOKING_HOLD_SECONDS": str(HOLD)})
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        fo.restart_pool("bookings", fo.BOOKINGS)
-        super().tearDownClass()
+    POOL, POOL_URL = "bookings", fo.BOOKINGS
+    POOL_ENV = {"BOOKING_HOLD_SECONDS": str(HOLD)}
 
     def test_expiry_frees_every_seat(self):
         f = self.flight()
@@ -367,18 +360,11 @@ class PassengersShortHold(PassengersBase):
         # and someone else may have them all
         self.held(fid, people(*seats), self.bob_token)
 
-class PassengersSmallCap(PassengersBase):
+class PassengersSmallCap(fo.RestartedPool, PassengersBase):
     """A small hold cap and the usual hold (the pool restarted for it)."""
 
-    @classmethod
-    def setUpClass(cls):
-        fo.restart_pool("bookings", fo.BOOKINGS, {"MAX_ACTIVE_HOLDS": str(CAP)})
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        fo.restart_pool("bookings", fo.BOOKINGS)
-        super().tearDownClass()
+    POOL, POOL_URL = "bookings", fo.BOOKINGS
+    POOL_ENV = {"MAX_ACTIVE_HOLDS": str(CAP)}
 
     def test_hold_cap_counts_seats(self):
         f = self.flight()

@@ -595,7 +595,7 @@ class GatewayPaymentsTest(PaymentsChecks, unittest.TestCase):
         self.assertJSON(r, 404)
 
 
-class HoldEndsTest(PaymentsBase, unittest.TestCase):
+class HoldEndsTest(fo.RestartedPool, PaymentsBase, unittest.TestCase):
     """A hold that ends: no payment is taken for it, its owner is told
     (hold_expired), and a charge that succeeds only after the hold ended
     is refunded (the booking refuses the confirmation). The bookings pool
@@ -608,15 +608,8 @@ class HoldEndsTest(PaymentsBase, unittest.TestCase):
     FLIGHTS_BASE = fo.FLIGHTS
     HOLD = 3
 
-    @classmethod
-    def setUpClass(cls):
-        fo.restart_pool("bookings", fo.BOOKINGS, {"BOOKING_HOLD_SECONDS": str(cls.HOLD)})
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        fo.restart_pool("bookings", fo.BOOKINGS)
-        super().tearDownClass()
+    POOL, POOL_URL = "bookings", fo.BOOKINGS
+    POOL_ENV = {"BOOKING_HOLD_SECONDS": str(HOLD)}
 
     def expired(self, b):
         return fo.wait_booking(self.alice_token, b["id"], "expired", self.HOLD + 60)
