@@ -48,10 +48,10 @@ def service_url(name):
 
 
 GATEWAY = "http://%s:%d" % (HOST, GATEWAY_PORT)
-# The browser origin the test stack allows (stack.sh sets CORS_ORIGINS);
-# set here too, so a pool restarted by a test (component) keeps it.
+# The browser origin the test stack allows (stack.sh sets CORS_ORIGINS;
+# component() passes it too, so a pool a test restarts keeps it). Importing
+# this module changes no environment.
 CORS_ORIGIN = "https://app.flightops.test"
-os.environ.setdefault("CORS_ORIGINS", CORS_ORIGIN)
 USERS = service_url("users")
 
 USER_KEYS = {"id", "email", "username", "full_name", "role", "is_active", "created_at"}
@@ -387,7 +387,9 @@ def component(action, name, timeout=180, env=None):
     cmd = [script, "component", action, name]
     if not os.access(script, os.X_OK):
         cmd.insert(0, "bash")
-    p = subprocess.run(cmd, env=dict(os.environ, **(env or {})), cwd=ROOT,
+    # a pool restarted here allows the test origin as stack.sh's do
+    full = dict({"CORS_ORIGINS": CORS_ORIGIN}, **os.environ)
+    p = subprocess.run(cmd, env=dict(full, **(env or {})), cwd=ROOT,
                        stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
