@@ -53,9 +53,6 @@ GATEWAY_PORT, REDIS_PORT, PG_PORT, SMTP_PORT = BASE + 80, BASE + 379, BASE + 433
 PG_BIN = "/usr/lib/postgresql/15/bin"
 WAIT = 60.0
 
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-import fo  # noqa: E402 - only its wait_for: the package runs no stack of fo's
-
 # The scratch root's folder for the test's own state (databases, sink).
 STATE = "_test"
 
@@ -75,8 +72,19 @@ def run(cmd, check=True, timeout=300, **kw):
 
 
 def wait_for(fn, what, timeout=WAIT):
-    """fo.wait_for, with what first and this suite's defaults."""
-    return fo.wait_for(fn, timeout, 0.1, what)
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = fn()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last = e
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s (last: %r)"
+                                 % (timeout, what, last))
+        time.sleep(0.1)
 
 
 def pools():
