@@ -1,4 +1,5 @@
-"""The README's "Try it" block, run verbatim by bash against the test stack.
+"""The README's "Try it" block (and its "Travellers" sequel), run verbatim by
+bash against the test stack.
 
 Only the addresses change (127.0.0.1:8080 is the test gateway, :8000 the test
 users port). It runs twice, as on a stack in use: the second time the
@@ -17,15 +18,19 @@ import fo
 README = os.path.join(fo.ROOT, "README.md")
 
 
-def try_it_block():
-    """The first ```sh block after the "## Try it" heading."""
+def block_after(heading):
+    """The first ```sh block after the heading line."""
     with open(README, encoding="utf-8") as f:
         text = f.read()
-    section = text[text.index("\n## Try it\n"):]
+    section = text[text.index("\n%s\n" % heading):]
     match = re.search(r"```sh\n(.*?)```", section, re.S)
     if not match:
-        raise AssertionError("README.md: no ```sh block under ## Try it")
+        raise AssertionError("README.md: no ```sh block under %s" % heading)
     return match.group(1)
+
+
+def try_it_block():
+    return block_after("## Try it")
 
 
 def for_test_stack(block):
@@ -65,6 +70,27 @@ class ReadmeTryItTest(unittest.TestCase):
             # The block sleeps 2 s before it looks; a slow (sanitizer) stack may
             # need longer, so the test waits here rather than trusting the sleep.
             fo.wait_booking(token, booking_id, "confirmed", base=fo.GATEWAY)
+
+
+class ReadmeTravellersTest(unittest.TestCase):
+    """The "Travellers" block, run verbatim after the Try-it block (whose
+    GW, field and TOKEN it uses)."""
+
+    def test_travellers_block_runs_verbatim(self):
+        script = "set -euo pipefail\n" + for_test_stack(try_it_block()) + "\n" + \
+            for_test_stack(block_after("### Travellers: cabins, several passengers, "
+                                       "the live seat map"))
+        done = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                              timeout=120, check=False)
+        self.assertEqual(done.returncode, 0, "the README blocks failed:\n%s\n%s"
+                         % (done.stdout[-3000:], done.stderr[-3000:]))
+        out = done.stdout
+        self.assertRegex(out, r"\('business', [\d.]+, \d+\)")
+        names = re.search(r"\[\('Ada Lovelace', '(\w+)'\), \('Alan Turing', '(\w+)'\)\]", out)
+        self.assertIsNotNone(names, out[-2000:])
+        # the cancellation reached the stream, seat by seat
+        for seat in names.groups():
+            self.assertIn('data: {"seat_number":"%s","status":"available"}' % seat, out)
 
 
 if __name__ == "__main__":
