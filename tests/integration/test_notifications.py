@@ -445,6 +445,60 @@ class GatewayNotificationsTest(NotificationsChecks, unittest.TestCase):
         self.assertEqual(r.body.get("service"), "notification-service", fo.describe(r))
 
 
+class MailOrderTest(NotificationsBase, unittest.TestCase):
+    """Mail a traveller waits for goes ahead of bulk mail, and a bulk is
+    mailed once each: BULK hold_expired rows and then one
+    booking_confirmation are committed in one transaction, so the mailer
+    sees them all at once; it must claim and send the confirmation first
+    (its sent_at no later than any bulk row's, and earlier than the last
+    batch's), record every row sent with its own Message-ID, and leave one
+    copy of each in the Maildir. Without the priority the confirmation,
+    last by id, would be sent last."""
+
+    BASE = fo.NOTIFICATIONS
+    BULK = 300  # three batches of the mailer's claim
+    WAIT = 180.0
+
+    def test_confirmation_ahead_of_bulk_and_each_mailed_once(self):
+        (user, _, _), = fo.new_users(1)
+        tag = fo.unique("order")
+        fo.psql("flightops_notifications",
+                "INSERT INTO notifications (user_id, type, message, event_id) "
+                "SELECT %d, 'hold_expired', 'bulk mail ' || g, 'test:%s:' || g "
+                "FROM generate_series(1, %d) g; "
+                "INSERT INTO notifications (user_id, booking_id, type, message, event_id) "
+                "VALUES (%d, 7, 'booking_confirmation', 'confirmed', 'test:%s:confirmation'); "
+                "NOTIFY mail_queued" % (user["id"], tag, self.BULK, user["id"], tag))
+        mine = "event_id LIKE 'test:%s:%%'" % tag
+
+        def sent():
+            return int(fo.psql("flightops_notifications",
+                               "SELECT count(*) FROM notifications WHERE %s AND status = 'sent'"
+                               % mine))
+        fo.wait_for(lambda: sent() == self.BULK + 1, self.WAIT, 0.5,
+                    "%d notifications sent" % (self.BULK + 1))
+        order = fo.psql("flightops_notifications",
+                        "SELECT c.sent_at <= min(b.sent_at), c.sent_at < max(b.sent_at) "
+                        "FROM notifications c, notifications b "
+                        "WHERE c.event_id = 'test:%s:confirmation' AND b.%s "
+                        "AND b.type = 'hold_expired' GROUP BY c.sent_at" % (tag, mine)).strip()
+        self.assertEqual(order, "t|t", "the confirmation sent before the bulk queued ahead of it")
+        wrong = fo.psql("flightops_notifications",
+                        "SELECT count(*) FROM notifications WHERE %s AND (message_id IS NULL "
+                        "OR message_id <> '<notification-' || id || '@flightops.local>' "
+                        "OR sent_at IS NULL OR lease_until IS NOT NULL)" % mine).strip()
+        self.assertEqual(wrong, "0", "rows recorded sent with their own Message-ID")
+        ids = [int(x) for x in fo.psql("flightops_notifications",
+                                       "SELECT id FROM notifications WHERE %s" % mine).split()]
+        copies = {}
+        for _, msg in fo.maildir(headers_only=True):
+            if user["email"].lower() in (msg.get("To") or "").lower():
+                mid = (msg.get("Message-ID") or "").strip()
+                copies[mid] = copies.get(mid, 0) + 1
+        self.assertEqual(sorted(copies), sorted(fo.message_id_of(i) for i in ids))
+        self.assertEqual([m for m, n in copies.items() if n != 1], [], "one copy of each")
+
+
 class RefusedMailTest(NotificationsBase, unittest.TestCase):
     """A 5xx answer from the SMTP server fails a notification at once: the
     mailer is restarted against a server that refuses every recipient,

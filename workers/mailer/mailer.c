@@ -1,11 +1,17 @@
 /* mailer.c - the mailer's tick: claim due notifications under a lease,
- * find each recipient (Redis user:<id>, else the users pool), send, and
- * record each outcome right after its send; then wait for NOTIFY
- * mail_queued or the poll interval. Delivery is at least once: a process
- * killed between the server's acceptance and the mark sends that one
- * message again when the lease ends, under the same Message-ID. */
+ * the most urgent first, find each recipient (Redis user:<id>, else the
+ * users pool; once per user per batch), send them one after another over
+ * one kept SMTP connection, and record bulk mail sent a small group at a
+ * time (one commit per group instead of one per mail); then claim again
+ * at once while batches come back full, else wait for NOTIFY mail_queued
+ * or the poll interval. Delivery is at least once: a mail is marked sent
+ * only after the server accepted it, and a process killed before its
+ * group was recorded sends that group again (at most MARK_GROUP bulk
+ * mails, or one urgent one) when the lease ends, under the same
+ * Message-IDs. */
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +22,7 @@
 #include "kv.h"
 #include "log.h"
 #include "mailer.h"
+#include "mem.h"
 #include "message.h"
 #include "metrics.h"
 #include "peer.h"
@@ -23,7 +30,19 @@
 #include "store.h"
 #include "worker.h"
 
-#define CLAIM_MAX       20
+/* A batch: a confirmation queued behind bulk mail waits at most for the
+ * batch being sent (100 mails, a fraction of a second at the sink's pace)
+ * before the next claim takes it first. */
+#define CLAIM_MAX 100
+/* Bulk mail is recorded sent in groups, one commit each instead of one
+ * per mail: a group is recorded when it holds MARK_GROUP mails, before
+ * the next send once its first is MARK_DELAY_MS old, and at the end of a
+ * batch. A mail a traveller waits for (priority 0) is recorded right
+ * after its send, with the group before it: those are few, and a second
+ * copy of a confirmation is the duplicate that matters. So a crash sends
+ * again at most one urgent mail, or at most MARK_GROUP bulk ones. */
+#define MARK_GROUP      25
+#define MARK_DELAY_MS   50
 #define LEASE_SECONDS   60
 #define BATCH_BUDGET_MS 25000 /* start no send later than this into the lease */
 #define MARK_BUDGET_MS  50000 /* keep trying to record a sent mail this long */
@@ -176,24 +195,82 @@ static enum lookup recipient_get(struct worker *w, const struct mail_job *j, str
 	return rc;
 }
 
-/* ---- outcomes: each is recorded right after its send ---- */
+/* ---- a batch: its recipients, and the sent mails not yet recorded ---- */
 
-/* 0, or -1 when the database could not be told (the batch stops). */
-static int mark_sent(struct worker *w, const struct mail_job *j, const char *message_id,
-                     long long deadline)
+struct known {
+	int64_t user_id;
+	enum lookup found;
+	struct recipient to;
+	char err[ERROR_MAX];
+};
+
+struct pending {
+	const struct mail_job *job;
+	const char *to; /* in the batch's known recipients */
+	char message_id[64];
+};
+
+struct batch {
+	long long claimed;
+	struct known users[CLAIM_MAX];
+	int nusers;
+	struct pending sent[MARK_GROUP];
+	int nsent;
+	long long first_sent; /* when sent[0] was accepted */
+};
+
+/* The recipient of j, asked for once per user per batch: a bulk of mail
+ * to one user costs one lookup per batch, not one per mail. */
+static const struct known *recipient_of(struct worker *w, struct batch *b, const struct mail_job *j)
 {
-	char id[24];
-	enum store_status st;
+	for (int i = 0; i < b->nusers; i++)
+		if (b->users[i].user_id == j->user_id)
+			return &b->users[i];
+	struct known *k = &b->users[b->nusers++]; /* at most one per claimed row */
+	k->user_id = j->user_id;
+	k->err[0] = '\0';
+	k->found = recipient_get(w, j, &k->to, k->err, sizeof(k->err));
+	return k;
+}
 
-	snprintf(id, sizeof(id), "%" PRId64, j->id);
-	while ((st = store_mark_sent(w->db, j->id, message_id)) != STORE_OK && now_ms() < deadline)
-		sleep_ms(MARK_PAUSE_MS);
-	if (st != STORE_OK) {
-		log_error("cannot record a sent mail; it will be sent again", "id", id);
-		return -1;
+/* ---- outcomes ---- */
+
+/* Record the group of sent mails in one statement, then count and log
+ * each under its own request id (then logging goes on under resume):
+ * 0, or -1 when the database could not be told (the batch stops; the
+ * group keeps its lease and is sent again when it ends). */
+static int flush_sent(struct worker *w, struct batch *b, const char *resume)
+{
+	int64_t ids[MARK_GROUP];
+	const char *mids[MARK_GROUP];
+	long long deadline = b->claimed + MARK_BUDGET_MS;
+	enum store_status st;
+	char id[24];
+
+	if (b->nsent == 0)
+		return 0;
+	for (int i = 0; i < b->nsent; i++) {
+		ids[i] = b->sent[i].job->id;
+		mids[i] = b->sent[i].message_id;
 	}
-	count(w, j->type, "sent");
-	return 0;
+	while ((st = store_mark_sent(w->db, ids, mids, b->nsent)) != STORE_OK &&
+	       now_ms() < deadline)
+		sleep_ms(MARK_PAUSE_MS);
+	for (int i = 0; i < b->nsent; i++) {
+		const struct pending *p = &b->sent[i];
+
+		snprintf(id, sizeof(id), "%" PRId64, p->job->id);
+		log_set_request_id(p->job->request_id);
+		if (st != STORE_OK) {
+			log_error("cannot record a sent mail; it will be sent again", "id", id);
+		} else {
+			count(w, p->job->type, "sent");
+			log_info("mail sent", "id", id, "to", p->to, "message_id", p->message_id);
+		}
+	}
+	log_set_request_id(resume);
+	b->nsent = 0;
+	return st == STORE_OK ? 0 : -1;
 }
 
 static int mark_unsent(struct worker *w, const struct mail_job *j, const char *error, int permanent)
@@ -218,49 +295,56 @@ static int mark_unsent(struct worker *w, const struct mail_job *j, const char *e
 	return 0;
 }
 
-static int send_one(struct worker *w, const struct mail_job *j, const struct recipient *to,
-                    long long claimed)
+/* Send one mail; once accepted it joins the group to record (recorded
+ * at once for an urgent one). A group that is old already is recorded
+ * first, so a slow send (up to SMTP_TIMEOUT_MS) does not hold it
+ * unrecorded. */
+static int send_one(struct worker *w, struct batch *b, const struct mail_job *j,
+                    const struct recipient *to)
 {
 	struct message_input in = {j->id,         j->type,    settings(w)->smtp_from, to->email,
 	                           to->full_name, j->message, (int64_t)time(NULL)};
-	char mid[64], err[ERROR_MAX], id[24];
+	char err[ERROR_MAX];
 	struct buf msg;
 
+	if (b->nsent > 0 && now_ms() - b->first_sent >= MARK_DELAY_MS &&
+	    flush_sent(w, b, j->request_id) < 0)
+		return -1;
 	buf_init(&msg);
 	message_compose(&in, &msg);
-	message_id(j->id, mid, sizeof(mid));
 	int rc = smtp_send(settings(w), to->email, msg.data, msg.len, SMTP_TIMEOUT_MS, err,
 	                   sizeof(err));
-	if (rc < 0)
-		rc = mark_unsent(w, j, err, rc == -2);
-	else if ((rc = mark_sent(w, j, mid, claimed + MARK_BUDGET_MS)) == 0) {
-		snprintf(id, sizeof(id), "%" PRId64, j->id);
-		log_info("mail sent", "id", id, "to", to->email, "message_id", mid);
-	}
 	buf_release(&msg);
-	return rc;
+	if (rc < 0)
+		return mark_unsent(w, j, err, rc == -2);
+	struct pending *p = &b->sent[b->nsent];
+	p->job = j;
+	p->to = to->email;
+	message_id(j->id, p->message_id, sizeof(p->message_id));
+	if (b->nsent++ == 0)
+		b->first_sent = now_ms();
+	if (b->nsent == MARK_GROUP || j->priority == 0)
+		return flush_sent(w, b, j->request_id);
+	return 0;
 }
 
-static int deliver_one(struct worker *w, const struct mail_job *j, long long claimed)
+static int deliver_one(struct worker *w, struct batch *b, const struct mail_job *j)
 {
-	struct recipient to;
-	char err[ERROR_MAX] = "";
-
 	/* attempts that never came back (a crash while sending this row) */
 	if (j->attempts > settings(w)->mail_max_attempts)
 		return mark_unsent(w, j, "gave up: earlier attempts never finished", 1);
-	enum lookup found = recipient_get(w, j, &to, err, sizeof(err));
-	if (found != LOOKUP_OK)
-		return mark_unsent(w, j, err, found == LOOKUP_GONE);
-	return send_one(w, j, &to, claimed);
+	const struct known *k = recipient_of(w, b, j);
+	if (k->found != LOOKUP_OK)
+		return mark_unsent(w, j, k->err, k->found == LOOKUP_GONE);
+	return send_one(w, b, j, &k->to);
 }
 
 /* Send one claimed row and record the outcome, logging under the id of
  * the request that queued it: 0, or -1 to stop. */
-static int deliver(struct worker *w, const struct mail_job *j, long long claimed)
+static int deliver(struct worker *w, struct batch *b, const struct mail_job *j)
 {
 	log_set_request_id(j->request_id);
-	int rc = deliver_one(w, j, claimed);
+	int rc = deliver_one(w, b, j);
 	log_set_request_id(NULL);
 	return rc;
 }
@@ -275,13 +359,29 @@ static int send_due(struct worker *w)
 
 	if (store_claim(w->db, CLAIM_MAX, LEASE_SECONDS, &jobs, &n) != STORE_OK)
 		return -1;
-	long long claimed = now_ms();
-	for (; i < n && ok && now_ms() - claimed < BATCH_BUDGET_MS; i++)
-		ok = deliver(w, &jobs[i], claimed) == 0;
+	struct batch *b = xcalloc(1, sizeof(*b));
+	b->claimed = now_ms();
+	for (; i < n && ok && now_ms() - b->claimed < BATCH_BUDGET_MS; i++)
+		ok = deliver(w, b, &jobs[i]) == 0;
+	/* even after a failure: what the server accepted is recorded if the
+	 * database lets us, rather than sent again */
+	if (flush_sent(w, b, NULL) < 0)
+		ok = 0;
 	for (; ok && i < n; i++)
 		store_release(w->db, jobs[i].id);
+	free(b);
 	free(jobs);
 	return n;
+}
+
+/* SIGTERM and SIGINT stay blocked while the tick runs (prefork delivers
+ * them between ticks): one pending means the pool is stopping. */
+static int stop_pending(void)
+{
+	sigset_t set;
+
+	return sigpending(&set) == 0 &&
+	       (sigismember(&set, SIGTERM) == 1 || sigismember(&set, SIGINT) == 1);
 }
 
 void mailer_tick(struct worker *w)
@@ -292,7 +392,12 @@ void mailer_tick(struct worker *w)
 		listener = store_listener_new(w->conf->database_url, w->conf->db_timeout_ms);
 	/* listen before claiming, so work queued meanwhile still wakes us */
 	store_listener_ready(listener);
-	if (send_due(w) == CLAIM_MAX)
-		return; /* more may be due: claim again after tick_ms */
+	int n;
+	/* a full batch: more may be due, so claim again at once (not after
+	 * tick_ms: 100 ms between batches was most of a bulk's time) */
+	while ((n = send_due(w)) == CLAIM_MAX && !stop_pending())
+		store_listener_ready(listener);
+	if (n == CLAIM_MAX)
+		return;
 	store_listener_wait(listener, settings(w)->poll_ms);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "db.h"
 #include "log.h"
 #include "mem.h"
@@ -30,12 +31,15 @@ static void read_job(const PGresult *res, int row, void *out)
 	DB_NEXT_TEXT(&c, j->message);
 	j->attempts = (int)db_next_int(&c);
 	DB_NEXT_TEXT(&c, j->request_id);
+	j->priority = (int)db_next_int(&c);
 }
 
-static int by_id(const void *a, const void *b)
+static int by_urgency(const void *a, const void *b)
 {
 	const struct mail_job *x = a, *y = b;
 
+	if (x->priority != y->priority)
+		return x->priority - y->priority;
 	return (x->id > y->id) - (x->id < y->id);
 }
 
@@ -50,9 +54,9 @@ enum store_status store_claim(struct db *db, int limit, int lease_seconds, struc
 		"WHERE id IN (SELECT id FROM notifications "
 		"             WHERE status = 'queued' AND next_attempt_at <= now() "
 		"               AND (lease_until IS NULL OR lease_until < now()) "
-		"             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+		"             ORDER BY priority, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
 		"RETURNING id, user_id, coalesce(booking_id, 0), type, message, attempts, "
-		"          coalesce(request_id, '')",
+		"          coalesce(request_id, ''), priority",
 		DB_INT(limit), DB_INT(lease_seconds));
 	/* clang-format on */
 	enum store_status st = db_all(res, read_job, sizeof(**out), &rows, n);
@@ -60,20 +64,53 @@ enum store_status store_claim(struct db *db, int limit, int lease_seconds, struc
 	*out = rows;
 	/* RETURNING gives no order */
 	if (st == STORE_OK)
-		qsort(*out, (size_t)*n, sizeof(**out), by_id);
+		qsort(*out, (size_t)*n, sizeof(**out), by_urgency);
 	return st;
 }
 
-enum store_status store_mark_sent(struct db *db, int64_t id, const char *message_id)
+void store_text_array(struct buf *b, const char *const *items, int n)
 {
+	buf_addc(b, '{');
+	for (int i = 0; i < n; i++) {
+		if (i)
+			buf_addc(b, ',');
+		buf_addc(b, '"');
+		for (const char *s = items[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				buf_addc(b, '\\');
+			buf_addc(b, *s);
+		}
+		buf_addc(b, '"');
+	}
+	buf_addc(b, '}');
+}
+
+enum store_status store_mark_sent(struct db *db, const int64_t *ids, const char *const *message_ids,
+                                  int n)
+{
+	struct buf id_list, mid_list;
+
+	if (n <= 0)
+		return STORE_OK;
+	buf_init(&id_list);
+	buf_init(&mid_list);
+	buf_addc(&id_list, '{');
+	for (int i = 0; i < n; i++)
+		buf_printf(&id_list, "%s%" PRId64, i ? "," : "", ids[i]);
+	buf_addc(&id_list, '}');
+	store_text_array(&mid_list, message_ids, n);
 	/* clang-format off */
-	return db_do(db_query(db,
-		"UPDATE notifications "
-		"SET status = 'sent', sent_at = now(), message_id = $2, lease_until = NULL, "
+	enum store_status st = db_do(db_query(db,
+		"UPDATE notifications AS n "
+		"SET status = 'sent', sent_at = now(), message_id = s.mid, lease_until = NULL, "
 		"    last_error = NULL "
-		"WHERE id = $1 AND status = 'queued'",
-		DB_INT(id), DB_TEXT(message_id)));
+		"FROM unnest($1::bigint[], $2::text[]) AS s(id, mid) "
+		"WHERE n.id = s.id AND n.status = 'queued'",
+		DB_TEXT(buf_str(&id_list)), DB_TEXT(buf_str(&mid_list))));
 	/* clang-format on */
+	buf_release(&id_list);
+	buf_release(&mid_list);
+	return st;
 }
 
 enum store_status store_mark_retry(struct db *db, int64_t id, int delay_seconds, const char *error)

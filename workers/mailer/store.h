@@ -11,6 +11,7 @@
 
 #define STORE_TEXT_MAX 2000 /* the notifications pool's message limit */
 
+struct buf;
 struct db;
 
 struct mail_job {
@@ -20,18 +21,26 @@ struct mail_job {
 	char type[24];
 	char message[STORE_TEXT_MAX + 1];
 	int attempts;        /* including this one */
+	int priority;        /* 0: a traveller waits for it; 1: bulk (003_priority.sql) */
 	char request_id[72]; /* of the request that queued it; "" = unknown */
 };
 
-/* Claim up to limit queued rows that are due and not leased: lease them
- * for lease_seconds and count the attempt, in one statement (FOR UPDATE
- * SKIP LOCKED, so mailers never share a row). *out (malloc'd, to free)
- * holds *n of them in id order. STORE_OK or STORE_ERROR. */
+/* Claim up to limit queued rows that are due and not leased, the most
+ * urgent first (priority, then id): lease them for lease_seconds and
+ * count the attempt, in one statement (FOR UPDATE SKIP LOCKED, so
+ * mailers never share a row). *out (malloc'd, to free) holds *n of them
+ * in (priority, id) order. STORE_OK or STORE_ERROR. */
 enum store_status store_claim(struct db *db, int limit, int lease_seconds, struct mail_job **out,
                               int *n);
-/* Mark a claimed row sent now with message_id and end its lease.
- * STORE_OK (also when it was no longer queued) or STORE_ERROR. */
-enum store_status store_mark_sent(struct db *db, int64_t id, const char *message_id);
+/* Mark n claimed rows sent now, ids[i] with message_ids[i], and end
+ * their leases, in one statement (one commit for a group of mails).
+ * STORE_OK (also for rows no longer queued) or STORE_ERROR. */
+enum store_status store_mark_sent(struct db *db, const int64_t *ids, const char *const *message_ids,
+                                  int n);
+/* Append items[0..n) as a PostgreSQL array literal for ::text[]: every
+ * element quoted, with " and backslash escaped (how store_mark_sent
+ * passes a group's Message-IDs as one parameter). */
+void store_text_array(struct buf *b, const char *const *items, int n);
 /* End the lease and try again in delay_seconds, noting error. */
 enum store_status store_mark_retry(struct db *db, int64_t id, int delay_seconds, const char *error);
 /* Give up on a row: status failed, lease ended, error noted. */

@@ -1,6 +1,7 @@
 /* test_mailer.c - the pure parts of the mailer: Subject by type,
  * Message-ID, Date, header values stripped of CR/LF, body line ends and
- * folding, addresses, the composed message, and the back-off. */
+ * folding, addresses, the composed message, the back-off, and the array
+ * literal that carries a group's Message-IDs to one UPDATE. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include "buf.h"
 #include "mailer.h"
 #include "message.h"
+#include "store.h"
 
 static void subjects(void **state)
 {
@@ -221,6 +223,34 @@ static void backoff(void **state)
 		assert_true(mailer_backoff_seconds(a) >= mailer_backoff_seconds(a - 1));
 }
 
+static void text_arrays(void **state)
+{
+	struct buf b;
+	const char *none[] = {NULL};
+	const char *ids[] = {"<notification-1@flightops.local>",
+	                     "<notification-22@flightops.local>"};
+	const char *odd[] = {"", "a,b", "say \"hi\"", "back\\slash", "{x}", "NULL"};
+
+	(void)state;
+	buf_init(&b);
+	store_text_array(&b, none, 0);
+	assert_string_equal(buf_str(&b), "{}");
+	buf_reset(&b);
+	store_text_array(&b, ids, 1);
+	assert_string_equal(buf_str(&b), "{\"<notification-1@flightops.local>\"}");
+	buf_reset(&b);
+	store_text_array(&b, ids, 2);
+	assert_string_equal(buf_str(&b), "{\"<notification-1@flightops.local>\","
+	                                 "\"<notification-22@flightops.local>\"}");
+	buf_reset(&b);
+	/* quoted, so commas, braces and the word NULL stay text; quotes and
+	 * backslashes escaped */
+	store_text_array(&b, odd, 6);
+	assert_string_equal(buf_str(&b),
+	                    "{\"\",\"a,b\",\"say \\\"hi\\\"\",\"back\\\\slash\",\"{x}\",\"NULL\"}");
+	buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,7 +258,7 @@ int main(void)
 	        cmocka_unit_test(header_values), cmocka_unit_test(text_line_ends),
 	        cmocka_unit_test(text_folding),  cmocka_unit_test(addresses),
 	        cmocka_unit_test(compose),       cmocka_unit_test(compose_other_types),
-	        cmocka_unit_test(backoff),
+	        cmocka_unit_test(backoff),       cmocka_unit_test(text_arrays),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
