@@ -32,9 +32,14 @@ int outbox_add(struct db *db, const char *event_id, const char *peer, const char
  *                        "c.request_id", "c")
  */
 #define OUTBOX_INSERT_SELECT(event_id, peer, path, payload, request_id, from)                      \
-	"INSERT INTO outbox (event_id, service, path, payload, request_id) SELECT " event_id       \
-	", " peer ", " path ", (" payload ")::text, nullif(" request_id ", '') FROM " from         \
-	" ON CONFLICT (event_id) DO NOTHING"
+	OUTBOX_INSERT_SELECT_AT("0", event_id, peer, path, payload, request_id, from)
+/* The same for events that can wait behind the others (OUTBOX_BULK: a
+ * hold's expiry notice); the relay sends priority 0 first. */
+#define OUTBOX_BULK "1"
+#define OUTBOX_INSERT_SELECT_AT(priority, event_id, peer, path, payload, request_id, from)         \
+	"INSERT INTO outbox (event_id, service, path, payload, request_id, priority) "             \
+	"SELECT " event_id ", " peer ", " path ", (" payload ")::text, nullif(" request_id         \
+	", ''), " priority " FROM " from " ON CONFLICT (event_id) DO NOTHING"
 
 /* What the sender makes of an answer: OUTBOX_DONE to stop delivering,
  * OUTBOX_RETRY to try again later (with back-off). */
@@ -47,10 +52,11 @@ typedef enum outbox_verdict (*outbox_judge)(struct worker *w, const char *event_
 /* 2xx and 4xx other than 408/429 are final; anything else is retried. */
 enum outbox_verdict outbox_default_verdict(int status);
 
-/* Deliver up to limit due events (claimed with a lease, so several
- * relays never send the same one at once); the number finished
- * (delivered, or refused for good), or -1 when the database is
- * unreachable. Each event is sent and logged under its request id (its
+/* Deliver due events, priority 0 first, limit a claim (claimed with a
+ * lease, so several relays never send the same one at once), claiming
+ * again while a claim comes back full, for at most half a second; the
+ * number finished (delivered, or refused for good), or -1 when the
+ * database is unreachable. Each event is sent and logged under its request id (its
  * event id when it has none); for background loops, outside a request:
  * the log's request id is cleared afterwards. */
 int outbox_relay(struct worker *w, int limit, outbox_judge judge);

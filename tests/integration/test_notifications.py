@@ -12,6 +12,7 @@ timing.
 
 import email.utils
 import threading
+import time
 import unittest
 
 import fo
@@ -497,6 +498,58 @@ class MailOrderTest(NotificationsBase, unittest.TestCase):
                 copies[mid] = copies.get(mid, 0) + 1
         self.assertEqual(sorted(copies), sorted(fo.message_id_of(i) for i in ids))
         self.assertEqual([m for m, n in copies.items() if n != 1], [], "one copy of each")
+
+
+class OutboxOrderTest(NotificationsBase, unittest.TestCase):
+    """The bookings pool's outbox sends a confirmation ahead of a wave of
+    expiry notices (priority 0 before OUTBOX_BULK) and drains the wave
+    without waiting a tick per claim: BULK hold_expired events and then
+    one booking_confirmation, in the receivers' format, are committed in
+    one transaction to the outbox; the confirmation must be delivered no
+    later than any of them, and all reach the notifications pool."""
+
+    BASE = fo.NOTIFICATIONS
+    BULK = 300  # six claims of the relay's 50
+    WAIT = 120.0
+
+    def test_confirmation_ahead_of_expiries(self):
+        (user, _, _), = fo.new_users(1)
+        tag = fo.unique("outbox").replace("_", "-")
+        bulk = ("json_build_object('event_id', 'test-%(t)s-' || g, 'type', 'hold_expired', "
+                "'user_id', %(u)d, 'booking_id', g, 'data', json_build_object("
+                "'seat', '1A', 'flight', 'FO1', 'reference', 'TEST01'))::text")
+        confirm = ("json_build_object('event_id', 'test-%(t)s-confirm', 'type', "
+                   "'booking_confirmation', 'user_id', %(u)d, 'booking_id', 7, 'data', "
+                   "json_build_object('reference', 'TEST02', 'flight', 'FO2', 'origin', 'JFK', "
+                   "'destination', 'LAX', 'departure', '2030-01-01 10:00', 'seat', '2B', "
+                   "'passengers', NULL, 'total', '99.00'))::text")
+        args = {"t": tag, "u": user["id"]}
+        start = time.monotonic()
+        fo.psql("flightops_bookings",
+                "BEGIN; INSERT INTO outbox (event_id, service, path, payload, priority) "
+                "SELECT 'test-%(t)s-' || g, 'notifications', '/notifications', " % args +
+                bulk % args + ", 1 FROM generate_series(1, %d) g; " % self.BULK +
+                "INSERT INTO outbox (event_id, service, path, payload) VALUES "
+                "('test-%(t)s-confirm', 'notifications', '/notifications', " % args +
+                confirm % args + "); COMMIT")
+        mine = "event_id LIKE 'test-%s-%%'" % tag
+
+        def delivered():
+            return int(fo.psql("flightops_bookings",
+                               "SELECT count(*) FROM outbox WHERE %s AND delivered_at IS NOT NULL"
+                               % mine))
+        fo.wait_for(lambda: delivered() == self.BULK + 1, self.WAIT, 0.2,
+                    "%d outbox events delivered" % (self.BULK + 1))
+        print("\n  outbox: %d events delivered in %.1f s" % (self.BULK + 1,
+                                                         time.monotonic() - start))
+        order = fo.psql("flightops_bookings",
+                        "SELECT c.delivered_at <= min(b.delivered_at) FROM outbox c, outbox b "
+                        "WHERE c.event_id = 'test-%s-confirm' AND b.%s AND b.priority = 1 "
+                        "GROUP BY c.delivered_at" % (tag, mine)).strip()
+        self.assertEqual(order, "t", "the confirmation delivered before the expiries")
+        statuses = fo.psql("flightops_bookings",
+                           "SELECT DISTINCT last_status FROM outbox WHERE %s" % mine).split()
+        self.assertEqual(statuses, ["201"], "every event accepted by the notifications pool")
 
 
 class RefusedMailTest(NotificationsBase, unittest.TestCase):

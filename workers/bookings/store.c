@@ -92,9 +92,11 @@
 	"  'flight', " FLIGHT_TEXT(cte) ", " \
 	"  'refund', CASE WHEN " cte ".was = 'confirmed' THEN 'yes' ELSE 'no' END)"
 
-/* The "hold expired" e-mail of each expired row of cte. */
+/* The "hold expired" e-mail of each expired row of cte. It can wait
+ * behind confirmations (a wave of expiries must not delay them):
+ * OUTBOX_BULK. */
 #define HOLD_EXPIRED_EVENT(cte) \
-	NOTIFICATION_EVENT_SQL("'hold-expired-' || " cte ".id", "hold_expired", \
+	NOTIFICATION_EVENT_SQL_AT(OUTBOX_BULK, "'hold-expired-' || " cte ".id", "hold_expired", \
 	                       cte ".user_id", cte ".id", HOLD_EXPIRED_DATA(cte), \
 	                       cte ".request_id", cte)
 /* clang-format on */

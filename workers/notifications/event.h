@@ -27,10 +27,15 @@
  * type's keys, under request_id (SQL text: the request the change is
  * part of; the notification and its mail keep it). */
 #define NOTIFICATION_EVENT_SQL(event_id, type, user_id, booking_id, data, request_id, from)        \
-	OUTBOX_INSERT_SELECT(event_id, "'" NOTIFICATION_PEER "'", "'" NOTIFICATION_PATH "'",       \
-	                     "json_build_object('event_id', " event_id ", 'type', '" type          \
-	                     "', 'user_id', " user_id ", 'booking_id', " booking_id                \
-	                     ", 'data', " data ")",                                                \
-	                     request_id, from)
+	NOTIFICATION_EVENT_SQL_AT("0", event_id, type, user_id, booking_id, data, request_id, from)
+/* The same at an outbox priority (OUTBOX_BULK for notices that can wait
+ * behind confirmations: a hold's expiry). */
+#define NOTIFICATION_EVENT_SQL_AT(priority, event_id, type, user_id, booking_id, data, request_id, \
+                                  from)                                                            \
+	OUTBOX_INSERT_SELECT_AT(                                                                   \
+	        priority, event_id, "'" NOTIFICATION_PEER "'", "'" NOTIFICATION_PATH "'",          \
+	        "json_build_object('event_id', " event_id ", 'type', '" type                       \
+	        "', 'user_id', " user_id ", 'booking_id', " booking_id ", 'data', " data ")",      \
+	        request_id, from)
 
 #endif
