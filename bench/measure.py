@@ -376,20 +376,20 @@ def mail(user_id, token, admin):
     if p.status not in (201, 202):
         raise SystemExit("mail: payment %s" % fo.describe(p))
     paid = time.monotonic()
-    confirm_s = float("nan")
+    confirm_s = bulk_s = float("nan")
     deadline = t0 + 400
-    while time.monotonic() < deadline:
-        row = psql("flightops_notifications",
-                   "SELECT status FROM notifications "
-                   "WHERE booking_id = %d AND type = 'booking_confirmation'" % b.body["id"])
-        if row == "sent":
+    # both in one loop, each timed when it is seen (±0.2 s)
+    while time.monotonic() < deadline and (confirm_s != confirm_s or bulk_s != bulk_s):
+        if confirm_s != confirm_s and psql(
+                "flightops_notifications",
+                "SELECT status FROM notifications WHERE booking_id = %d "
+                "AND type = 'booking_confirmation'" % b.body["id"]) == "sent":
             confirm_s = time.monotonic() - paid
-            break
+        if bulk_s != bulk_s and sent(tag) >= MAILS:
+            bulk_s = time.monotonic() - t0
         time.sleep(0.2)
-    while sent(tag) < MAILS and time.monotonic() < deadline:
-        time.sleep(0.5)
-    dt = time.monotonic() - t0
     done = sent(tag)
+    dt = bulk_s if bulk_s == bulk_s else time.monotonic() - t0
     bulk = {"rps": done / dt, "p50": float("nan"), "p99": float("nan"), "statuses": {},
             "note": "%d of %d delivered in %.1f s" % (done, MAILS, dt)}
     behind = {"rps": float("nan"), "p50": float("nan"), "p99": confirm_s * 1000.0,
