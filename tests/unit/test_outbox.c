@@ -233,17 +233,38 @@ static void test_request_id(void **state)
 	assert_non_null(strstr(text, "\"request_id\":\"\",\"msg\":\"after the relay\""));
 }
 
+/* A claim takes at most limit rows; a full claim is followed by another
+ * in the same call, so a backlog drains in one tick. */
 static void test_limit(void **state)
 {
 	(void)state;
 	add("e-1", "/ok", "{}");
 	add("e-2", "/ok", "{}");
 	add("e-3", "/ok", "{}");
-	assert_int_equal(outbox_relay(&w, 2, NULL), 2);
+	assert_int_equal(outbox_relay(&w, 2, NULL), 3);
 	expect_done("e-1", 1, 200);
 	expect_done("e-2", 1, 200);
-	assert_int_equal(outbox_relay(&w, 2, NULL), 1);
 	expect_done("e-3", 1, 200);
+	assert_int_equal(outbox_relay(&w, 2, NULL), 0);
+}
+
+/* Priority 0 goes before OUTBOX_BULK, whatever was queued first. */
+static void test_priority(void **state)
+{
+	(void)state;
+	add("bulk-1", "/ok", "{}");
+	add("bulk-2", "/ok", "{}");
+	add("urgent", "/ok", "{}");
+	assert_int_equal(db_run(w.db, "UPDATE outbox SET priority = " OUTBOX_BULK
+	                              " WHERE event_id LIKE 'bulk-%'"),
+	                 0);
+	/* one row a claim: the order of the claims is the order of sending */
+	assert_int_equal(outbox_relay(&w, 1, NULL), 3);
+	assert_int_equal(harness_pg_count(w.db,
+	                                  "SELECT count(*) FROM outbox u, outbox b "
+	                                  "WHERE u.event_id = 'urgent' AND b.event_id "
+	                                  "LIKE 'bulk-%' AND u.delivered_at < b.delivered_at"),
+	                 2);
 }
 
 /* 5xx, 408 and 429: tried again later, each time waiting longer. */
@@ -506,6 +527,7 @@ int main(int argc, char **argv)
 	        TEST(test_deliver),
 	        TEST(test_request_id),
 	        TEST(test_limit),
+	        TEST(test_priority),
 	        TEST(test_retried),
 	        TEST(test_4xx_done),
 	        TEST(test_live_lease_not_claimed),
