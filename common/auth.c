@@ -7,6 +7,7 @@
 #include <crypt.h>
 #include <errno.h>
 #include <jwt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -78,6 +79,34 @@ static int read_claims(jwt_t *jwt, int64_t now, struct auth_claims *out)
 	return 0;
 }
 
+/* Per process: tokens whose signature was good, with their claims. The
+ * HMAC and libjwt's JSON parse were half of an authenticated read; a
+ * token comes back many times in its lifetime, its bytes never change,
+ * so a token byte for byte equal to one verified under the same key has
+ * the same signature and claims. Only the times are checked again. A
+ * slot is chosen by the token's own hash and compared in constant time,
+ * so timing tells a caller nothing about the tokens of others; failures
+ * are never kept. */
+#define VERIFIED_SLOTS     64
+#define VERIFIED_TOKEN_MAX 512
+#define VERIFIED_KEY_MAX   256
+struct verified {
+	char key[VERIFIED_KEY_MAX];
+	char token[VERIFIED_TOKEN_MAX];
+	size_t len;
+	struct auth_claims claims;
+};
+static struct verified verified[VERIFIED_SLOTS];
+
+static struct verified *verified_slot(const char *token, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)token[i]) * 1099511628211ULL;
+	return &verified[h % VERIFIED_SLOTS];
+}
+
 int auth_token_verify(const char *key, const char *token, int64_t now, struct auth_claims *out)
 {
 	jwt_t *jwt = NULL;
@@ -87,14 +116,30 @@ int auth_token_verify(const char *key, const char *token, int64_t now, struct au
 	if (key == NULL || strlen(key) < KEY_MIN || token == NULL || *token == '\0' ||
 	    strlen(token) > 4096)
 		return -1;
+	size_t len = strlen(token);
+	int keep = len < VERIFIED_TOKEN_MAX && strlen(key) < VERIFIED_KEY_MAX;
+	struct verified *v = verified_slot(token, len);
+	if (keep && v->len == len && auth_equal(v->token, v->len, token, len) &&
+	    strcmp(v->key, key) == 0) {
+		if (v->claims.iat > now + SKEW || now >= v->claims.exp)
+			return -1;
+		*out = v->claims;
+		return 0;
+	}
 	if (jwt_decode(&jwt, token, (const unsigned char *)key, (int)strlen(key)) != 0 ||
 	    jwt == NULL)
 		return -1;
 	if (jwt_get_alg(jwt) == JWT_ALG_HS256)
 		rc = read_claims(jwt, now, out);
 	jwt_free(jwt);
-	if (rc < 0)
+	if (rc < 0) {
 		memset(out, 0, sizeof(*out));
+	} else if (keep) {
+		memcpy(v->key, key, strlen(key) + 1);
+		memcpy(v->token, token, len + 1);
+		v->len = len;
+		v->claims = *out;
+	}
 	return rc;
 }
 

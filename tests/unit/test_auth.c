@@ -147,6 +147,37 @@ static void test_expiry(void **state)
 	free(t);
 }
 
+/* A token verified once is taken from the process's cache next time:
+ * the same answers as a full check, the times checked again, other keys
+ * and changed tokens still refused. */
+static void test_verified_again(void **state)
+{
+	(void)state;
+	struct auth_claims out;
+	char *t = issue(KEY, 9, "carol", 1, NOW);
+	assert_int_equal(auth_token_verify(KEY, t, NOW, &out), 0);
+	for (int i = 0; i < 3; i++) {
+		memset(&out, 0xff, sizeof(out));
+		assert_int_equal(auth_token_verify(KEY, t, NOW + i, &out), 0);
+		assert_int_equal(out.uid, 9);
+		assert_string_equal(out.sub, "carol");
+		assert_int_equal(out.admin, 1);
+		assert_int_equal(out.exp, NOW + LIFE);
+	}
+	assert_int_equal(auth_token_verify(KEY, t, NOW + LIFE, &out), -1);
+	assert_int_equal(out.uid, 0);
+	assert_int_equal(auth_token_verify(KEY2, t, NOW, &out), -1);
+	char *s = strdup(t);
+	char *sig = strrchr(s, '.') + 1;
+	sig[3] = sig[3] == 'A' ? 'B' : 'A';
+	assert_int_equal(auth_token_verify(KEY, s, NOW, &out), -1);
+	s[strlen(s) - 1] = '\0'; /* a prefix of a verified token */
+	assert_int_equal(auth_token_verify(KEY, s, NOW, &out), -1);
+	free(s);
+	assert_int_equal(auth_token_verify(KEY, t, NOW + 1, &out), 0);
+	free(t);
+}
+
 static void test_iat_future(void **state)
 {
 	(void)state;
@@ -409,6 +440,7 @@ int main(void)
 	        cmocka_unit_test(test_round_trip),
 	        cmocka_unit_test(test_wrong_key),
 	        cmocka_unit_test(test_expiry),
+	        cmocka_unit_test(test_verified_again),
 	        cmocka_unit_test(test_iat_future),
 	        cmocka_unit_test(test_tampered),
 	        cmocka_unit_test(test_alg_none),
