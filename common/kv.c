@@ -203,6 +203,49 @@ int kv_incr_window(struct kv *k, const char *key, int ttl, long long *value)
 	return integer_reply(command(k, "EVAL %s 1 %s %d", script, key, ttl), value);
 }
 
+int kv_set_many(struct kv *k, const char *const *keys, const char *const *values, int n,
+                long long ms)
+{
+	int rc = 0, sent = 0;
+
+	if (n <= 0)
+		return 0;
+	if (ready(k) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (redisAppendCommand(k->c, "SET %s %s PX %lld", keys[i], values[i], ms) !=
+		    REDIS_OK)
+			rc = -1;
+		else
+			sent++;
+	}
+	/* every reply is read, so the connection stays in step */
+	for (int i = 0; i < sent; i++) {
+		redisReply *r = NULL;
+		if (k->c == NULL || redisGetReply(k->c, (void **)&r) != REDIS_OK || r == NULL) {
+			log_warn("redis command failed", "error", k->c ? k->c->errstr : "");
+			drop(k);
+			return -1;
+		}
+		if (r->type != REDIS_REPLY_STATUS)
+			rc = -1;
+		freeReplyObject(r);
+	}
+	return rc;
+}
+
+int kv_del_set(struct kv *k, const char *del_key, const char *set_key, const char *value,
+               long long ms)
+{
+	static const char script[] = "redis.call('DEL', KEYS[1]) "
+	                             "redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) "
+	                             "return 1";
+	long long n;
+
+	return integer_reply(
+	        command(k, "EVAL %s 2 %s %s %s %lld", script, del_key, set_key, value, ms), &n);
+}
+
 int kv_get_int(struct kv *k, const char *key, long long *value)
 {
 	redisReply *r = command(k, "GET %s", key);

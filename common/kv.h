@@ -42,6 +42,15 @@ int kv_set(struct kv *k, const char *key, const char *value, size_t len, long lo
  * 1 deleted, 0 not owner or absent, -1 error. */
 int kv_del_if(struct kv *k, const char *key, const char *owner);
 
+/* SET keys[i] values[i] PX ms for n keys, pipelined in one round trip
+ * (a page of counts written at once): 0 when every SET was taken, or -1. */
+int kv_set_many(struct kv *k, const char *const *keys, const char *const *values, int n,
+                long long ms);
+/* DEL del_key and SET set_key value PX ms, atomically and in one round
+ * trip (a change that drops one cached answer and marks another): 0 or -1. */
+int kv_del_set(struct kv *k, const char *del_key, const char *set_key, const char *value,
+               long long ms);
+
 /* INCR key: 0 with *value, or -1. */
 int kv_incr(struct kv *k, const char *key, long long *value);
 /* SADD / SREM one member: 0 or -1. */

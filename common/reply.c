@@ -51,6 +51,14 @@ void reply_raw(struct req *r, int status, const char *ctype, const char *body, s
 	buf_add(&r->out, body, len);
 }
 
+struct buf *reply_body(struct req *r, int status, const char *ctype)
+{
+	r->status = status;
+	r->out_type = ctype;
+	buf_reset(&r->out);
+	return &r->out;
+}
+
 void reply_json(struct req *r, int status, struct json_object *obj)
 {
 	size_t len;

@@ -23,6 +23,10 @@ void reply_invalid(struct req *r, struct field_errors *e);
 void reply_empty(struct req *r, int status);
 /* Reply status with a body of type ctype, copied. */
 void reply_raw(struct req *r, int status, const char *ctype, const char *body, size_t len);
+/* Reply status with a body of type ctype that the caller then writes
+ * into the buffer returned (emptied): a large body built piece by piece
+ * (a seat map, a list page) goes out without a copy. */
+struct buf *reply_body(struct req *r, int status, const char *ctype);
 /* Add a response header. name and value must not contain CR or LF (the
  * header is dropped and logged if they do). */
 void reply_header(struct req *r, const char *name, const char *value);

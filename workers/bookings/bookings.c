@@ -84,14 +84,25 @@ void bookings_seat_name(int64_t i, char *out, size_t outlen)
 	snprintf(out, outlen, "%.*s", (int)(outlen - 1), name);
 }
 
-/* The flight's live seats changed: drop its cached count, so the next
- * read counts in PostgreSQL (a failed DEL is healed by the count's expiry). */
+/* The flight's live seats changed: drop its cached count and mark its
+ * cached seat map changed (seat_set.h), in one round trip, so the next
+ * reads go to PostgreSQL (a failure is healed by their expiry). */
 static void seats_changed(struct worker *w, int64_t flight_id)
 {
-	char key[SEAT_SET_KEY_MAX];
+	char key[SEAT_SET_KEY_MAX], map[SEAT_SET_KEY_MAX];
 
 	seat_set_key(flight_id, key, sizeof(key));
-	kv_del(w->kv, key);
+	seat_map_key(flight_id, map, sizeof(map));
+	kv_del_set(w->kv, key, map, SEAT_MAP_CHANGED, SEAT_COUNT_TTL_MS);
+}
+
+/* A seat went from held to booked: the count stands, the map does not. */
+static void seat_map_changed(struct worker *w, int64_t flight_id)
+{
+	char map[SEAT_SET_KEY_MAX];
+
+	seat_map_key(flight_id, map, sizeof(map));
+	kv_set(w->kv, map, SEAT_MAP_CHANGED, strlen(SEAT_MAP_CHANGED), SEAT_COUNT_TTL_MS, 0);
 }
 
 static void count(struct worker *w, const char *status)
@@ -723,42 +734,162 @@ void bookings_cancel(struct req *r)
 	reply_json(r, 200, booking_json(&b));
 }
 
-static const char *seat_status(const struct seat_row *live, int n, const char *seat)
+/* Each seat's status by index: the first live row naming a seat decides
+ * it ("booked" when confirmed, else "held"); 0 is available. */
+enum { SEAT_AVAILABLE, SEAT_HELD, SEAT_BOOKED };
+
+static void seat_states(const struct seat_row *live, int n, int64_t total, unsigned char *st)
 {
-	for (int i = 0; i < n; i++)
-		if (strcmp(live[i].seat_number, seat) == 0)
-			return strcmp(live[i].status, "confirmed") == 0 ? "booked" : "held";
-	return "available";
+	char canon[SEAT_MAX];
+
+	for (int i = 0; i < n; i++) {
+		int index = bookings_seat_index(live[i].seat_number, total, canon, sizeof(canon));
+		/* a stored name is canonical; one that is not names no seat */
+		if (index < 0 || st[index] || strcmp(canon, live[i].seat_number) != 0)
+			continue;
+		st[index] = strcmp(live[i].status, "confirmed") == 0 ? SEAT_BOOKED : SEAT_HELD;
+	}
+}
+
+/* The seat map of f as JSON into out, written straight into the buffer:
+ * a 300-seat map through json-c was 300 objects, each a hash table, and
+ * most of the request's time. The bytes are the ones json-c wrote:
+ * [{"seat_number":"1A","cabin":"economy","price":199.00,"status":"held"},...] */
+static void seat_map_json(const struct flight *f, const unsigned char *st, struct buf *out)
+{
+	static const char *const status_text[] = {"available\"}", "held\"}", "booked\"}"};
+	static const char open[] = ",{\"seat_number\":\"";
+	static const char status[] = ",\"status\":\"";
+	struct cabin c[FLIGHT_CABINS_MAX];
+	char money[32];
+	/* per cabin: ","cabin":"<name>","price":<price>" */
+	char fare[FLIGHT_CABINS_MAX + 1][96];
+	int ncabins = flight_cabins(f, c);
+
+	for (int k = 0; k < ncabins; k++) {
+		field_format_money(c[k].price_cents, money, sizeof(money));
+		snprintf(fare[k], sizeof(fare[k]), "\",\"cabin\":\"%s\",\"price\":%s",
+		         flight_cabin_name(c[k].kind), money);
+	}
+	/* a seat outside every cabin has no cabin or price, as before */
+	snprintf(fare[ncabins], sizeof(fare[ncabins]), "\"");
+	buf_addc(out, '[');
+	for (int64_t row = 1, i = 0; i < f->total_seats; row++) {
+		char digits[24], name[24];
+		int k = 0, len = 0;
+		/* the row's number, without a printf per row */
+		for (int64_t v = row; v > 0; v /= 10)
+			digits[len++] = (char)('0' + v % 10);
+		for (int d = 0; d < len; d++)
+			name[d] = digits[len - 1 - d];
+		while (k < ncabins && !(row >= c[k].first_row && row <= c[k].last_row))
+			k++;
+		size_t fare_len = strlen(fare[k]);
+		for (int col = 0; col < FLIGHT_ROW_SEATS && i < f->total_seats; col++, i++) {
+			/* one seat's object: at most 19 + 24 + 96 + 12 + 12 bytes */
+			char one[192];
+			size_t n = 0;
+			const char *tail = status_text[st[i]];
+			memcpy(one, open + (i == 0), sizeof(open) - 1 - (i == 0));
+			n += sizeof(open) - 1 - (i == 0);
+			memcpy(one + n, name, (size_t)len);
+			n += (size_t)len;
+			one[n++] = (char)('A' + col);
+			memcpy(one + n, fare[k], fare_len);
+			n += fare_len;
+			memcpy(one + n, status, sizeof(status) - 1);
+			n += sizeof(status) - 1;
+			memcpy(one + n, tail, strlen(tail));
+			n += strlen(tail);
+			buf_add(out, one, n);
+		}
+	}
+	buf_addc(out, ']');
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char seat_chars[] = {'.', 'h', 'b'}; /* by SEAT_AVAILABLE, ... */
+
+/* A cached seats:map:<id> value read at now_ms into st (total seats): 1
+ * when it is a fresh map of exactly that many seats, else 0. */
+static int seat_map_parse(const char *value, int64_t now_ms, int64_t total, unsigned char *st)
+{
+	char *end;
+
+	if (value == NULL || *value < '0' || *value > '9')
+		return 0;
+	long long at = strtoll(value, &end, 10);
+	if (*end != '|' || now_ms - at >= SEAT_COUNT_TTL_MS || at - now_ms > 1000 ||
+	    (int64_t)strlen(end + 1) != total)
+		return 0;
+	for (int64_t i = 0; i < total; i++) {
+		const char *c = memchr(seat_chars, end[1 + i], sizeof(seat_chars));
+		if (c == NULL)
+			return 0;
+		st[i] = (unsigned char)(c - seat_chars);
+	}
+	return 1;
+}
+
+/* Offer the map st, read from PostgreSQL from at_ms on, to the cache:
+ * only where nothing is, so not over a change's mark (seat_set.h). */
+static void seat_map_offer(struct worker *w, int64_t id, int64_t at_ms, const unsigned char *st,
+                           int64_t total)
+{
+	char key[SEAT_SET_KEY_MAX];
+	struct buf v;
+
+	buf_init(&v);
+	buf_printf(&v, "%" PRId64 "|", at_ms);
+	for (int64_t i = 0; i < total; i++)
+		buf_addc(&v, seat_chars[st[i]]);
+	seat_map_key(id, key, sizeof(key));
+	kv_set(w->kv, key, v.data, v.len, SEAT_COUNT_TTL_MS, 1);
+	buf_release(&v);
 }
 
 void bookings_seat_map(struct req *r)
 {
-	struct flight f;
+	char entry[FLIGHT_ENTRY_KEY_MAX], map[SEAT_SET_KEY_MAX];
+	const char *keys[] = {entry, map};
+	char *cached[2] = {NULL, NULL};
 	struct seat_row *live = NULL;
-	char seat[SEAT_MAX];
+	unsigned char *st = NULL;
+	struct flight f;
 	int64_t id;
 	int n = 0;
 
-	if (req_param_id_or_reply(r, "id", NULL, &id) < 0 || flight_or_reply(r, id, &f) < 0 ||
-	    reply_unless_ok(r, store_live_seats(r->w->db, id, &live, &n), NULL, NULL) < 0)
+	if (req_param_id_or_reply(r, "id", NULL, &id) < 0)
 		return;
-	struct json_object *list = json_object_new_array_ext((int)f.total_seats);
-	for (int64_t i = 0; i < f.total_seats; i++) {
-		struct json_object *o = json_object_new_object();
-		struct cabin c;
-		bookings_seat_name(i, seat, sizeof(seat));
-		json_object_object_add(o, "seat_number", json_object_new_string(seat));
-		if (flight_seat_cabin(&f, i, &c) == 0) {
-			json_object_object_add(o, "cabin",
-			                       json_object_new_string(flight_cabin_name(c.kind)));
-			json_object_object_add(o, "price", field_json_money(c.price_cents));
-		}
-		json_object_object_add(o, "status",
-		                       json_object_new_string(seat_status(live, n, seat)));
-		json_object_array_add(list, o);
+	/* the flight's entry and its seat map in one round trip */
+	flight_entry_key(id, entry, sizeof(entry));
+	seat_map_key(id, map, sizeof(map));
+	int64_t at = wall_ms();
+	kv_mget(r->w->kv, keys, 2, cached);
+	int hit = cached[0] && flight_entry_parse(cached[0], &f) == 0 && f.id == id;
+	if (!hit && flight_or_reply(r, id, &f) < 0)
+		goto out;
+	st = xcalloc((size_t)f.total_seats + 1, 1);
+	if (!seat_map_parse(cached[1], at, f.total_seats, st)) {
+		at = wall_ms();
+		if (reply_unless_ok(r, store_live_seats(r->w->db, id, &live, &n), NULL, NULL) < 0)
+			goto out;
+		seat_states(live, n, f.total_seats, st);
+		seat_map_offer(r->w, id, at, st, f.total_seats);
 	}
+	seat_map_json(&f, st, reply_body(r, 200, "application/json"));
+out:
+	free(st);
 	free(live);
-	reply_json(r, 200, list);
+	free(cached[1]);
+	free(cached[0]);
 }
 
 /* ---- internal: occupancy, lookup, confirmation (service credential) ---- */
@@ -786,27 +917,22 @@ static int parse_ids(const char *text, int64_t *ids, int *n, struct buf *literal
 	return *n > 0 ? 0 : -1;
 }
 
-/* Count flight id's live seats in rows and cache the count, with the
- * live seats per row (seat_set.h), as seats:<id> for SEAT_COUNT_TTL_MS;
- * the count. The per-row part goes into rows_text (SEAT_COUNT_TEXT_MAX)
- * for the answer too. */
-static int64_t cache_count(struct worker *w, int64_t id, const struct seat_row *rows, int n,
-                           char *text)
+/* Count flight id's live seats in rows: the count, and into text
+ * (SEAT_COUNT_TEXT_MAX) the value of seats:<id> with the live seats per
+ * row (seat_set.h), which the answer carries too. */
+static int64_t count_value(int64_t id, const struct seat_row *rows, int n, char *text)
 {
 	const char **seats = xcalloc((size_t)n + 1, sizeof(*seats));
-	char key[SEAT_SET_KEY_MAX];
 	struct timespec ts;
 	int64_t live = 0;
 
 	for (int i = 0; i < n; i++)
 		if (rows[i].flight_id == id)
 			seats[live++] = rows[i].seat_number;
-	seat_set_key(id, key, sizeof(key));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	seat_count_format(live, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, text,
 	                  SEAT_COUNT_TEXT_MAX);
-	int len = seat_rows_format(seats, (int)live, text, SEAT_COUNT_TEXT_MAX);
-	kv_set(w->kv, key, text, (size_t)len, SEAT_COUNT_TTL_MS, 0);
+	seat_rows_format(seats, (int)live, text, SEAT_COUNT_TEXT_MAX);
 	free(seats);
 	return live;
 }
@@ -838,15 +964,26 @@ void bookings_internal_occupancy(struct req *r)
 	/* {"<id>": count, ..., "rows": {"<id>": "<row>:<n>,...", ...}}: the
 	 * live seats per row let the flights pool count each cabin */
 	struct json_object *o = json_object_new_object(), *per_row = json_object_new_object();
-	static char count_text[SEAT_COUNT_TEXT_MAX];
+	char(*values)[SEAT_COUNT_TEXT_MAX] = xcalloc((size_t)n, sizeof(*values));
+	char(*keys)[SEAT_SET_KEY_MAX] = xcalloc((size_t)n, sizeof(*keys));
+	const char **key_at = xcalloc((size_t)n, sizeof(*key_at));
+	const char **value_at = xcalloc((size_t)n, sizeof(*value_at));
 	for (int i = 0; i < n; i++) {
 		snprintf(key, sizeof(key), "%" PRId64, ids[i]);
 		json_object_object_add(
-		        o, key,
-		        json_object_new_int64(cache_count(r->w, ids[i], rows, nrows, count_text)));
+		        o, key, json_object_new_int64(count_value(ids[i], rows, nrows, values[i])));
 		json_object_object_add(per_row, key,
-		                       json_object_new_string(strchr(count_text, '|') + 1));
+		                       json_object_new_string(strchr(values[i], '|') + 1));
+		seat_set_key(ids[i], keys[i], sizeof(keys[i]));
+		key_at[i] = keys[i];
+		value_at[i] = values[i];
 	}
+	/* a page's counts in one round trip, not one SET per flight */
+	kv_set_many(r->w->kv, key_at, value_at, n, SEAT_COUNT_TTL_MS);
+	free(value_at);
+	free(key_at);
+	free(keys);
+	free(values);
 	json_object_object_add(o, "rows", per_row);
 	free(rows);
 	reply_json(r, 200, o);
@@ -888,6 +1025,7 @@ void bookings_internal_confirm(struct req *r)
 		snprintf(detail, sizeof(detail), "Booking is %s", b.status);
 	if (reply_unless_ok(r, st, NOT_FOUND, detail) < 0)
 		return;
+	seat_map_changed(r->w, b.flight_id);
 	live_booking(r->w, &b);
 	count(r->w, "confirmed");
 	reply_json(r, 200, booking_json(&b));

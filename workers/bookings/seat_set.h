@@ -34,6 +34,21 @@
 /* The longest value: a count, a time and every row full. */
 #define SEAT_COUNT_TEXT_MAX (48 + SEAT_ROWS_MAX * 7)
 
+/* seats:map:<flight_id>, also the bookings service's: the seat map's
+ * live seats, "<unix ms when read>|<one character per seat>" ('.'
+ * available, 'h' held, 'b' booked), so GET /flights/{id}/seats reads Redis
+ * once instead of PostgreSQL. Trusted, like the count, only while under
+ * SEAT_COUNT_TTL_MS old. Every change of a live seat replaces it with the
+ * mark SEAT_MAP_CHANGED for SEAT_COUNT_TTL_MS (and drops the count in the
+ * same step), and a reader stores a map only where no value is (SET NX):
+ * so a reader that read PostgreSQL before a change cannot store what it
+ * read after it, and no map older than the change is ever believed. */
+#define SEAT_MAP_CHANGED "changed"
+static inline void seat_map_key(int64_t flight_id, char *out, size_t len)
+{
+	snprintf(out, len, "seats:map:%" PRId64, flight_id);
+}
+
 /* The key of flight id's count into out (>= SEAT_SET_KEY_MAX bytes). */
 static inline void seat_set_key(int64_t flight_id, char *out, size_t len)
 {

@@ -463,6 +463,22 @@ static void seat_map_and_occupancy(void **state)
 		assert_string_equal(json_object_get_string(harness_item((size_t)i, "status")),
 		                    expect[i]);
 	}
+	/* written straight, byte for byte what json-c wrote for the objects */
+	static const char head[] =
+	        "[{\"seat_number\":\"1A\",\"cabin\":\"economy\",\"price\":123.45,\"status\":"
+	        "\"held\"},{\"seat_number\":\"1B\",\"cabin\":\"economy\",\"price\":123.45,"
+	        "\"status\":\"booked\"},{\"seat_number\":\"1C\",\"cabin\":\"economy\",\"price\":"
+	        "123.45,\"status\":\"available\"},";
+	static const char tail[] =
+	        ",{\"seat_number\":\"25F\",\"cabin\":\"economy\",\"price\":123.45,\"status\":"
+	        "\"available\"}]";
+	assert_memory_equal(res->body, head, sizeof(head) - 1);
+	assert_true(res->body_len > sizeof(tail));
+	assert_string_equal(res->body + res->body_len - (sizeof(tail) - 1), tail);
+	assert_string_equal(
+	        json_object_to_json_string_ext(res->json, JSON_C_TO_STRING_PLAIN |
+	                                                          JSON_C_TO_STRING_NOSLASHESCAPE),
+	        res->body);
 	harness_call_service(&w, "GET", "/internal/occupancy?flight_ids=1,2", NULL);
 	assert_int_equal(res->status, 200);
 	assert_int_equal(harness_int(res, "1"), 2);

@@ -14,7 +14,7 @@
 
 #define ENTRY_TTL_MS   300000LL
 #define ENTRY_JSON_MAX 4096
-#define ENTRY_KEY_MAX  40
+#define ENTRY_KEY_MAX  FLIGHT_ENTRY_KEY_MAX
 
 static void add_time(struct json_object *o, const char *name, int64_t t)
 {
@@ -177,6 +177,176 @@ struct json_object *flight_entry_json(const struct flight *f, int available,
 	return o;
 }
 
+/* s as a JSON string, quotes included, escaped as json-c escapes it
+ * (JSON_C_TO_STRING_NOSLASHESCAPE): byte for byte, so a reply written
+ * here equals the one the object tree gave. buf_add_json_str differs
+ * (it also replaces invalid UTF-8 and escapes DEL). */
+static void add_str(struct buf *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+
+	buf_addc(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		const char *esc = NULL;
+		char u[7];
+		switch (*p) {
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		case '"':
+			esc = "\\\"";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		default:
+			if (*p < 0x20) {
+				snprintf(u, sizeof(u), "\\u00%c%c", hex[*p >> 4], hex[*p & 15]);
+				esc = u;
+			}
+		}
+		if (esc == NULL)
+			continue;
+		buf_add(out, run, (size_t)((const char *)p - run));
+		buf_adds(out, esc);
+		run = (const char *)p + 1;
+	}
+	buf_adds(out, run);
+	buf_addc(out, '"');
+}
+
+/* v in decimal, without printf (a page is some 30 numbers a row). */
+static void add_num(struct buf *out, int64_t v)
+{
+	char text[24];
+	int n = sizeof(text);
+	uint64_t a = v < 0 ? 0ULL - (uint64_t)v : (uint64_t)v;
+
+	do
+		text[--n] = (char)('0' + a % 10);
+	while ((a /= 10) > 0);
+	if (v < 0)
+		text[--n] = '-';
+	buf_add(out, text + n, sizeof(text) - (size_t)n);
+}
+
+/* ,"name":v */
+static void add_int(struct buf *out, const char *name, int64_t v)
+{
+	buf_addc(out, ',');
+	buf_addc(out, '"');
+	buf_adds(out, name);
+	buf_add(out, "\":", 2);
+	add_num(out, v);
+}
+
+/* ,"name":<cents as field_format_money writes them> */
+static void add_money(struct buf *out, const char *name, int64_t cents)
+{
+	uint64_t a = cents < 0 ? 0ULL - (uint64_t)cents : (uint64_t)cents;
+	char frac[3] = {(char)('0' + a % 100 / 10), (char)('0' + a % 10), '\0'};
+
+	buf_addc(out, ',');
+	buf_addc(out, '"');
+	buf_adds(out, name);
+	buf_add(out, "\":", 2);
+	if (cents < 0)
+		buf_addc(out, '-');
+	/* a / 100 fits: |INT64_MIN| / 100 is below INT64_MAX */
+	add_num(out, (int64_t)(a / 100));
+	buf_addc(out, '.');
+	buf_add(out, frac, 2);
+}
+
+static void two(char *at, int v)
+{
+	at[0] = (char)('0' + v / 10);
+	at[1] = (char)('0' + v % 10);
+}
+
+/* ,"name":"YYYY-MM-DDTHH:MM:SSZ" as field_format_time writes it; the
+ * date from the day number (H. Hinnant's civil_from_days), not strftime. */
+static void add_time_text(struct buf *out, const char *name, int64_t t)
+{
+	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400), secs = t - days * 86400;
+	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = yoe + era * 400 + (m <= 2);
+	char s[32];
+
+	if (y < 1000 || y > 9999) {
+		/* strftime's own width for such years */
+		field_format_time(t, s, sizeof(s));
+	} else {
+		memcpy(s, "0000-00-00T00:00:00Z", 21);
+		two(s, (int)(y / 100));
+		two(s + 2, (int)(y % 100));
+		two(s + 5, (int)m);
+		two(s + 8, (int)d);
+		two(s + 11, (int)(secs / 3600));
+		two(s + 14, (int)(secs / 60 % 60));
+		two(s + 17, (int)(secs % 60));
+	}
+	buf_addc(out, ',');
+	buf_addc(out, '"');
+	buf_adds(out, name);
+	buf_add(out, "\":", 2);
+	add_str(out, s);
+}
+
+void flight_entry_public(struct buf *out, const struct flight *f, int available,
+                         const int *cabin_available)
+{
+	struct cabin c[FLIGHT_CABINS_MAX];
+	int n = flight_cabins(f, c);
+
+	buf_adds(out, "{\"id\":");
+	add_num(out, f->id);
+	buf_adds(out, ",\"flight_number\":");
+	add_str(out, f->flight_number);
+	buf_adds(out, ",\"airline\":");
+	add_str(out, f->airline);
+	buf_adds(out, ",\"origin\":");
+	add_str(out, f->origin);
+	buf_adds(out, ",\"destination\":");
+	add_str(out, f->destination);
+	add_time_text(out, "departure_time", f->departure_time);
+	add_time_text(out, "arrival_time", f->arrival_time);
+	add_money(out, "price", f->price_cents);
+	add_int(out, "total_seats", f->total_seats);
+	add_int(out, "available_seats", available);
+	buf_adds(out, f->is_active ? ",\"is_active\":true" : ",\"is_active\":false");
+	add_time_text(out, "created_at", f->created_at);
+	buf_adds(out, ",\"cabins\":[");
+	for (int k = 0; k < n; k++) {
+		buf_adds(out, k ? ",{\"cabin\":\"" : "{\"cabin\":\"");
+		buf_adds(out, flight_cabin_name(c[k].kind));
+		buf_addc(out, '"');
+		add_int(out, "first_row", c[k].first_row);
+		add_int(out, "last_row", c[k].last_row);
+		add_money(out, "price", c[k].price_cents);
+		add_int(out, "available_seats", cabin_available ? cabin_available[k] : available);
+		buf_addc(out, '}');
+	}
+	buf_adds(out, "]}");
+}
+
 /* The string members of the internal form into f: 0 or -1. */
 static int strings_from_json(struct json_object *o, struct flight *f, struct field_errors *e)
 {
@@ -226,7 +396,7 @@ int flight_entry_parse(const char *text, struct flight *f)
 	return rc;
 }
 
-static void entry_key(int64_t id, char *key, size_t len)
+void flight_entry_key(int64_t id, char *key, size_t len)
 {
 	snprintf(key, len, "flight:%" PRId64, id);
 }
@@ -239,7 +409,7 @@ int flight_entry_put(struct kv *kv, const struct flight *f, int nx, struct buf *
 	const char *s = json_object_to_json_string_length(
 	        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
-	entry_key(f->id, key, sizeof(key));
+	flight_entry_key(f->id, key, sizeof(key));
 	int rc = kv_set(kv, key, s, len, ENTRY_TTL_MS, nx) < 0 ? -1 : 0;
 	if (json)
 		buf_add(json, s, len);
@@ -251,7 +421,7 @@ int flight_entry_get(struct kv *kv, int64_t id, struct flight *f, struct buf *js
 {
 	char key[ENTRY_KEY_MAX], text[ENTRY_JSON_MAX];
 
-	entry_key(id, key, sizeof(key));
+	flight_entry_key(id, key, sizeof(key));
 	int found = kv_get(kv, key, text, sizeof(text));
 	if (found != 1)
 		return found;
@@ -269,7 +439,7 @@ int flight_entry_drop(struct kv *kv, int64_t id)
 {
 	char key[ENTRY_KEY_MAX];
 
-	entry_key(id, key, sizeof(key));
+	flight_entry_key(id, key, sizeof(key));
 	if (kv_del(kv, key) == 0)
 		return 0;
 	log_warn("flight cache not invalidated: redis down", "key", key);

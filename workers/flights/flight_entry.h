@@ -71,6 +71,12 @@ int flight_seat_cabin(const struct flight *f, int64_t i, struct cabin *out);
  * (with price_cents, without available_seats). Caller puts the object. */
 struct json_object *flight_entry_json(const struct flight *f, int available,
                                       const int *cabin_available);
+/* flight_entry_json(f, available, cabin_available) of the public form
+ * (available >= 0), written straight onto out: the same bytes json-c
+ * writes for it (plain, '/' unescaped), without building the object. A
+ * list page or a single flight is the reply's hot path. */
+void flight_entry_public(struct buf *out, const struct flight *f, int available,
+                         const int *cabin_available);
 /* f's given cabins as the internal JSON array (with price_cents): what
  * PostgreSQL stores; NULL when f has none. Caller puts it. */
 struct json_object *flight_cabins_json(const struct flight *f);
@@ -81,6 +87,10 @@ int flight_cabins_parse(const char *text, struct flight *f);
 int flight_entry_parse(const char *text, struct flight *f);
 
 /* The cache entry flight:<id> (internal form, 5 minutes). */
+#define FLIGHT_ENTRY_KEY_MAX 40
+/* Its key, for a caller that reads it along with other keys (out of
+ * FLIGHT_ENTRY_KEY_MAX bytes). */
+void flight_entry_key(int64_t id, char *key, size_t len);
 /* Store f (only when absent if nx) and append its JSON to json when not
  * NULL: 0, or -1 when Redis did not take it. */
 int flight_entry_put(struct kv *kv, const struct flight *f, int nx, struct buf *json);

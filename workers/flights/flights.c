@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "field.h"
 #include "flights.h"
@@ -26,6 +27,7 @@
 #define LIST_TTL_MS   30000LL
 #define LIST_JSON_MAX (256 * 1024)
 #define LIST_GEN_KEY  "flights:gen"
+#define LOCAL_PAGES   16 /* pages a child keeps (list_local) */
 #define INPUT_MAX     64 /* longest code or number looked at */
 
 static const char not_found[] = "Flight not found";
@@ -135,35 +137,50 @@ static int flight_id_or_reply(struct req *r, int64_t *id)
 	return req_param_id_or_reply(r, "id", not_found, id);
 }
 
-/* f as the public Flight JSON, with its seats left and each cabin's. */
-static struct json_object *public_json(const struct flight *f, long long live,
-                                       const struct occupancy_rows *rows)
+/* f as the public Flight JSON onto out, with its seats left and each
+ * cabin's. */
+static void add_public(struct buf *out, const struct flight *f, long long live,
+                       const struct occupancy_rows *rows)
 {
 	int cabins[FLIGHT_CABINS_MAX];
 
 	occupancy_cabins(f, live, rows, cabins);
-	return flight_entry_json(f, occupancy_available(f->total_seats, live), cabins);
+	flight_entry_public(out, f, occupancy_available(f->total_seats, live), cabins);
 }
 
 static void reply_flight(struct req *r, int status, const struct flight *f, long long live,
                          const struct occupancy_rows *rows)
 {
-	reply_json(r, status, public_json(f, live, rows));
+	add_public(reply_body(r, status, "application/json"), f, live, rows);
 }
 
 void flights_get(struct req *r)
 {
+	char entry[FLIGHT_ENTRY_KEY_MAX], seats[SEAT_SET_KEY_MAX];
+	const char *keys[] = {entry, seats};
+	char *cached[2] = {NULL, NULL};
 	struct occupancy_rows rows;
 	struct flight f;
 	int64_t id;
 	long long live;
 
-	if (flight_id_or_reply(r, &id) < 0 ||
-	    reply_unless_ok(r, flight_load(r->w, id, &f, NULL), not_found, NULL) < 0)
+	if (flight_id_or_reply(r, &id) < 0)
 		return;
+	/* the flight's entry and its seat count in one round trip */
+	flight_entry_key(id, entry, sizeof(entry));
+	seat_set_key(id, seats, sizeof(seats));
+	kv_mget(r->w->kv, keys, 2, cached);
+	int hit = cached[0] && flight_entry_parse(cached[0], &f) == 0 && f.id == id;
+	free(cached[0]);
+	if (!hit && reply_unless_ok(r, flight_load(r->w, id, &f, NULL), not_found, NULL) < 0) {
+		free(cached[1]);
+		return;
+	}
 	if (!f.is_active) {
+		free(cached[1]);
 		reply_error(r, 404, not_found);
-	} else if (occupancy_live(r->w, r->request_id, &f.id, 1, &live, &rows) < 0) {
+	} else if (occupancy_live_from(r->w, r->request_id, &f.id, 1, &cached[1], &live, &rows) <
+	           0) {
 		reply_error(r, 503, seats_down);
 	} else {
 		reply_flight(r, 200, &f, live, &rows);
@@ -208,20 +225,6 @@ static void query_date(const char *query, const char *name, int64_t *date, struc
 		                "date_parsing");
 }
 
-/* A row of the public list: the flight, its live seats and their rows. */
-struct listed {
-	const struct flight *f;
-	long long live;
-	const struct occupancy_rows *rows;
-};
-
-static struct json_object *listed_json(const void *row)
-{
-	const struct listed *l = row;
-
-	return public_json(l->f, l->live, l->rows);
-}
-
 /* 1 when f has a seat left in the cabin named cabin. */
 static int cabin_left(const struct flight *f, long long live, const struct occupancy_rows *rows,
                       const char *cabin)
@@ -239,28 +242,37 @@ static int cabin_left(const struct flight *f, long long live, const struct occup
 /* Reply the page l with each flight's seats left and the total count.
  * With a cabin asked for, the store gave the flights that have it; those
  * with that cabin full are left out here (and out of the total). */
-static void reply_list(struct req *r, const struct flight_list *l, const char *cabin)
+static void reply_list(struct req *r, const struct flight_list *l, const char *cabin, char **counts)
 {
 	int64_t *ids = xcalloc((size_t)l->count + 1, sizeof(*ids));
 	long long *live = xcalloc((size_t)l->count + 1, sizeof(*live));
 	struct occupancy_rows *taken = xcalloc((size_t)l->count + 1, sizeof(*taken));
-	struct listed *rows = xcalloc((size_t)l->count + 1, sizeof(*rows));
+	struct buf *json;
+	char total[24];
 	int n = 0;
 
 	for (int i = 0; i < l->count; i++)
 		ids[i] = l->rows[i].id;
-	if (occupancy_live(r->w, r->request_id, ids, l->count, live, taken) < 0) {
+	/* counts: the seats:<id> values already read with the list generation */
+	if ((counts ? occupancy_live_from(r->w, r->request_id, ids, l->count, counts, live, taken)
+	            : occupancy_live(r->w, r->request_id, ids, l->count, live, taken)) < 0) {
 		reply_error(r, 503, seats_down);
 		goto out;
 	}
+	/* the page written straight into the reply, as reply_rows would */
+	json = reply_body(r, 200, "application/json");
+	buf_addc(json, '[');
 	for (int i = 0; i < l->count; i++) {
 		if (cabin[0] && !cabin_left(&l->rows[i], live[i], &taken[i], cabin))
 			continue;
-		rows[n++] = (struct listed){.f = &l->rows[i], .live = live[i], .rows = &taken[i]};
+		if (n++)
+			buf_addc(json, ',');
+		add_public(json, &l->rows[i], live[i], &taken[i]);
 	}
-	reply_rows(r, rows, n, sizeof(*rows), listed_json, l->total - (l->count - n));
+	buf_addc(json, ']');
+	snprintf(total, sizeof(total), "%" PRId64, l->total - (l->count - n));
+	reply_header(r, "X-Total-Count", total);
 out:
-	free(rows);
 	free(taken);
 	free(live);
 	free(ids);
@@ -268,25 +280,138 @@ out:
 
 /* The cache key of the page q in the current list generation; -1 when
  * Redis is down (then lists come from PostgreSQL alone). */
+static void list_key_of(const char *gen, const struct flight_filter *q, char *key, size_t len)
+{
+	snprintf(key, len, "flights:list:%s:%s:%s:%" PRId64 ":%" PRId64 ":%" PRId64 ":%s", gen,
+	         q->origin, q->destination, q->date, q->limit, q->offset, q->cabin);
+}
+
 static int list_key(struct worker *w, const struct flight_filter *q, char *key, size_t len)
 {
 	char gen[24] = "0";
 
 	if (kv_get(w->kv, LIST_GEN_KEY, gen, sizeof(gen)) < 0)
 		return -1;
-	snprintf(key, len, "flights:list:%s:%s:%s:%" PRId64 ":%" PRId64 ":%" PRId64 ":%s", gen,
-	         q->origin, q->destination, q->date, q->limit, q->offset, q->cabin);
+	list_key_of(gen, q, key, len);
 	return 0;
 }
 
-/* The page under key into l: 0, or -1 when absent or unreadable. */
-static int list_cached(struct worker *w, const char *key, struct flight_list *l)
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Per child: the pages last read, by their cache key (which names the
+ * list generation, so a write anywhere makes them unreachable as it does
+ * the Redis entries), each until the Redis entry it was read from or
+ * written as expires. A hit costs the generation's GET, not the page's
+ * GET and two JSON parses of every row (most of a search's time). */
+struct local_page {
+	char key[LIST_KEY_MAX];
+	int64_t until_ms; /* wall clock: the Redis entry's own end */
+	struct flight_list l;
+};
+static struct local_page local_pages[LOCAL_PAGES];
+static unsigned local_next;
+
+static void list_copy(const struct flight_list *from, struct flight_list *to)
+{
+	*to = *from;
+	to->rows = xcalloc((size_t)from->count + 1, sizeof(*to->rows));
+	memcpy(to->rows, from->rows, (size_t)from->count * sizeof(*to->rows));
+}
+
+/* The page under key from this child's pages into l: 0, or -1. */
+static int list_local(const char *key, struct flight_list *l)
+{
+	int64_t now = wall_ms();
+
+	for (int i = 0; i < LOCAL_PAGES; i++) {
+		struct local_page *p = &local_pages[i];
+		if (p->l.rows && now < p->until_ms && strcmp(p->key, key) == 0) {
+			list_copy(&p->l, l);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Keep l as the page under key until until_ms (in the oldest slot). */
+static void list_keep(const char *key, const struct flight_list *l, int64_t until_ms)
+{
+	struct local_page *p = &local_pages[local_next++ % LOCAL_PAGES];
+
+	if (until_ms <= wall_ms() || strlen(key) >= sizeof(p->key))
+		return;
+	store_flight_list_release(&p->l);
+	snprintf(p->key, sizeof(p->key), "%s", key);
+	p->until_ms = until_ms;
+	list_copy(l, &p->l);
+}
+
+/* The page q when this child keeps it for the current generation, with
+ * its flights' seat counts read in the same round trip as the
+ * generation (MGET flights:gen seats:<id>...): 1 replied, 0 not kept (or
+ * the generation moved on: then the usual path reads it again). */
+static int list_kept(struct req *r, const struct flight_filter *q)
+{
+	char key[LIST_KEY_MAX], any[LIST_KEY_MAX];
+	int64_t now = wall_ms();
+	const struct local_page *p = NULL;
+
+	/* the newest page kept for q, whatever its generation */
+	list_key_of("", q, any, sizeof(any));
+	size_t tail = strlen("flights:list:");
+	for (int i = 0; i < LOCAL_PAGES; i++) {
+		const struct local_page *c = &local_pages[i];
+		const char *gen_end = c->l.rows ? strchr(c->key + tail, ':') : NULL;
+		if (gen_end && now < c->until_ms && strcmp(gen_end, any + tail) == 0 &&
+		    (p == NULL || c->until_ms > p->until_ms))
+			p = c;
+	}
+	if (p == NULL)
+		return 0;
+	int n = p->l.count;
+	char(*names)[SEAT_SET_KEY_MAX] = xcalloc((size_t)n + 1, sizeof(*names));
+	const char **keys = xcalloc((size_t)n + 1, sizeof(*keys));
+	char **values = xcalloc((size_t)n + 1, sizeof(*values));
+	int done = 0;
+	keys[0] = LIST_GEN_KEY;
+	for (int i = 0; i < n; i++) {
+		seat_set_key(p->l.rows[i].id, names[i], sizeof(names[i]));
+		keys[i + 1] = names[i];
+	}
+	if (kv_mget(r->w->kv, keys, n + 1, values) == 0) {
+		list_key_of(values[0] ? values[0] : "0", q, key, sizeof(key));
+		if (strcmp(key, p->key) == 0) {
+			struct flight_list l;
+			list_copy(&p->l, &l);
+			reply_list(r, &l, q->cabin, values + 1);
+			store_flight_list_release(&l);
+			done = 1;
+		}
+	}
+	for (int i = 0; i <= n; i++)
+		free(values[i]);
+	free(values);
+	free(keys);
+	free(names);
+	return done;
+}
+
+/* The page under key into l: 0, or -1 when absent or unreadable. With
+ * *until_ms when the entry tells when it was written (else 0). */
+static int list_cached(struct worker *w, const char *key, struct flight_list *l, int64_t *until_ms)
 {
 	static char text[LIST_JSON_MAX];
-	struct json_object *o, *rows = NULL, *total = NULL;
+	struct json_object *o, *rows = NULL, *total = NULL, *at = NULL;
 	int rc = -1;
 
 	memset(l, 0, sizeof(*l));
+	*until_ms = 0;
 	if (kv_get(w->kv, key, text, sizeof(text)) != 1 || (o = json_tokener_parse(text)) == NULL)
 		return -1;
 	if (json_object_object_get_ex(o, "rows", &rows) &&
@@ -301,13 +426,18 @@ static int list_cached(struct worker *w, const char *key, struct flight_list *l)
 			                                json_object_array_get_idx(rows, (size_t)i)),
 			                        &l->rows[i]);
 	}
+	if (rc == 0 && json_object_object_get_ex(o, "at", &at) &&
+	    json_object_is_type(at, json_type_int))
+		*until_ms = json_object_get_int64(at) + LIST_TTL_MS;
 	json_object_put(o);
 	if (rc < 0)
 		store_flight_list_release(l);
 	return rc;
 }
 
-static void list_put(struct worker *w, const char *key, const struct flight_list *l)
+/* Cache l under key; "at" (when written) lets each child keep it in
+ * memory exactly as long as Redis does. 0, or -1 when not stored. */
+static int list_put(struct worker *w, const char *key, const struct flight_list *l, int64_t at)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *rows = json_object_new_array_ext(l->count);
@@ -316,24 +446,34 @@ static void list_put(struct worker *w, const char *key, const struct flight_list
 	for (int i = 0; i < l->count; i++)
 		json_object_array_add(rows, flight_entry_json(&l->rows[i], -1, NULL));
 	json_object_object_add(o, "total", json_object_new_int64(l->total));
+	json_object_object_add(o, "at", json_object_new_int64(at));
 	json_object_object_add(o, "rows", rows);
 	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-	kv_set(w->kv, key, s, len, LIST_TTL_MS, 0);
+	int rc = kv_set(w->kv, key, s, len, LIST_TTL_MS, 0) == 1 ? 0 : -1;
 	json_object_put(o);
+	return rc;
 }
 
-/* The page q from the list cache, else from PostgreSQL (then cached). */
+/* The page q from this child's pages, else the list cache, else from
+ * PostgreSQL (then cached in both). */
 static enum store_status list_load(struct worker *w, const struct flight_filter *q,
                                    struct flight_list *l)
 {
 	char key[LIST_KEY_MAX];
+	int64_t until;
 	int cacheable = list_key(w, q, key, sizeof(key)) == 0;
 
-	if (cacheable && list_cached(w, key, l) == 0)
+	if (cacheable && list_local(key, l) == 0)
 		return STORE_OK;
+	if (cacheable && list_cached(w, key, l, &until) == 0) {
+		if (until)
+			list_keep(key, l, until);
+		return STORE_OK;
+	}
+	int64_t at = wall_ms();
 	enum store_status st = store_flight_list(w->db, q, l);
-	if (st == STORE_OK && cacheable)
-		list_put(w, key, l);
+	if (st == STORE_OK && cacheable && list_put(w, key, l, at) == 0)
+		list_keep(key, l, at + LIST_TTL_MS);
 	return st;
 }
 
@@ -357,9 +497,11 @@ static void list(struct req *r, const char *date_name)
 		return;
 	}
 	field_errors_release(&e);
+	if (list_kept(r, &q))
+		return;
 	if (reply_unless_ok(r, list_load(r->w, &q, &l), NULL, NULL) < 0)
 		return;
-	reply_list(r, &l, q.cabin);
+	reply_list(r, &l, q.cabin, NULL);
 	store_flight_list_release(&l);
 }
 

@@ -140,20 +140,29 @@ static int64_t wall_ms(void)
 int occupancy_live(struct worker *w, const char *request_id, const int64_t *ids, int n,
                    long long *live, struct occupancy_rows *rows)
 {
+	if (n <= 0)
+		return 0;
+	char **cached = xcalloc((size_t)n, sizeof(*cached));
+	read_counts(w, ids, n, cached);
+	int rc = occupancy_live_from(w, request_id, ids, n, cached, live, rows);
+	free(cached);
+	return rc;
+}
+
+int occupancy_live_from(struct worker *w, const char *request_id, const int64_t *ids, int n,
+                        char **cached, long long *live, struct occupancy_rows *rows)
+{
 	struct occupancy_rows *asked_rows = NULL;
 	long long *asked_live = NULL;
-	char **cached = NULL;
 	int64_t *asked = NULL;
 	int nasked = 0, rc = -1;
 
 	if (n <= 0)
 		return 0;
-	cached = xcalloc((size_t)n, sizeof(*cached));
 	asked = xcalloc((size_t)n, sizeof(*asked));
 	asked_live = xcalloc((size_t)n, sizeof(*asked_live));
 	if (rows)
 		asked_rows = xcalloc((size_t)n, sizeof(*asked_rows));
-	read_counts(w, ids, n, cached);
 	int64_t now = wall_ms();
 	char *fresh = xcalloc((size_t)n, 1);
 	for (int i = 0; i < n; i++) {
@@ -174,13 +183,14 @@ int occupancy_live(struct worker *w, const char *request_id, const int64_t *ids,
 		}
 	rc = 0;
 out:
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		free(cached[i]);
+		cached[i] = NULL;
+	}
 	free(fresh);
 	free(asked_rows);
 	free(asked_live);
 	free(asked);
-	free(cached);
 	return rc;
 }
 

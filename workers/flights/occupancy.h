@@ -28,6 +28,11 @@ struct occupancy_rows {
  * passed on). The answer is {"1": 3, ..., "rows": {"1": "12:2,14:1"}}. */
 int occupancy_live(struct worker *w, const char *request_id, const int64_t *ids, int n,
                    long long *live, struct occupancy_rows *rows);
+/* occupancy_live with the seats:<id> values already read (cached[i], as
+ * kv_mget gave them, freed here): for a caller that read them in the
+ * same round trip as something else. */
+int occupancy_live_from(struct worker *w, const char *request_id, const int64_t *ids, int n,
+                        char **cached, long long *live, struct occupancy_rows *rows);
 /* Seats left in each cabin of f (in flight_cabins order) into available
  * (FLIGHT_CABINS_MAX) from its live count and rows (NULL: unknown, then
  * only the single default cabin can be told; others get the flight's). */

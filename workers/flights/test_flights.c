@@ -367,6 +367,72 @@ static void internal_json_rejects(void **state)
 	json_object_put(o);
 }
 
+/* The public form written straight (flight_entry_public) is the bytes
+ * json-c writes for the object (reply_json's flags): every escape of a
+ * free-text airline, cabins given or not, per-cabin counts or not. */
+static void public_written_as_json_c(void **state)
+{
+	static const char *const airlines[] = {
+	        "American Airlines",       "Q\"uote\\Back/slash", "ctl\b\f\n\r\t\001\037\177 end",
+	        "\303\204ir \342\202\254", "bad \377\376 utf8",   "x"};
+	int per_cabin[FLIGHT_CABINS_MAX] = {3, 0, 7, 11};
+	struct flight layouts[] = {sample, long_haul()};
+
+	(void)state;
+	layouts[0].is_active = 0;
+	layouts[0].price_cents = 5;
+	for (size_t a = 0; a < sizeof(airlines) / sizeof(airlines[0]); a++)
+		for (size_t k = 0; k < 2; k++)
+			for (int with = 0; with < 2; with++) {
+				struct flight f = layouts[k];
+				struct buf b;
+				snprintf(f.airline, sizeof(f.airline), "%s", airlines[a]);
+				struct json_object *o =
+				        flight_entry_json(&f, 9, with ? per_cabin : NULL);
+				buf_init(&b);
+				flight_entry_public(&b, &f, 9, with ? per_cabin : NULL);
+				assert_string_equal(
+				        buf_str(&b),
+				        json_object_to_json_string_ext(
+				                o, JSON_C_TO_STRING_PLAIN |
+				                           JSON_C_TO_STRING_NOSLASHESCAPE));
+				buf_release(&b);
+				json_object_put(o);
+			}
+	/* times and numbers written without strftime and printf */
+	static const int64_t times[] = {0,
+	                                -1,
+	                                -86400,
+	                                951782400,
+	                                4102444800,
+	                                1796218865,
+	                                253402300799,
+	                                253402300800,
+	                                -30610224000,
+	                                -30610224001,
+	                                -62135596800,
+	                                86399};
+	static const int64_t cents[] = {0, 5, -5, 100, -199, 123456789, INT64_MAX, INT64_MIN};
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		struct flight f = layouts[i % 2];
+		struct buf b;
+		f.departure_time = f.created_at = times[i];
+		f.arrival_time = times[(i + 1) % (sizeof(times) / sizeof(times[0]))];
+		f.price_cents = cents[i % (sizeof(cents) / sizeof(cents[0]))];
+		f.cabins[0].price_cents = cents[(i + 3) % (sizeof(cents) / sizeof(cents[0]))];
+		f.id = i % 2 ? INT64_MAX : (int64_t)i;
+		struct json_object *o = flight_entry_json(&f, (int)i * 7, per_cabin);
+		buf_init(&b);
+		flight_entry_public(&b, &f, (int)i * 7, per_cabin);
+		assert_string_equal(
+		        buf_str(&b),
+		        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+		                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+		buf_release(&b);
+		json_object_put(o);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +443,7 @@ int main(void)
 	        cmocka_unit_test(seats_available),
 	        cmocka_unit_test(occupancy_answers),
 	        cmocka_unit_test(public_json),
+	        cmocka_unit_test(public_written_as_json_c),
 	        cmocka_unit_test(price_text_is_exact),
 	        cmocka_unit_test(internal_json_round_trip),
 	        cmocka_unit_test(internal_json_rejects),
