@@ -392,6 +392,26 @@ static int seats_or_reply(struct req *r, const struct booking_input *in, const s
 	return 0;
 }
 
+/* Names this process was told, for NAME_CACHE_MS: a seed-body booking
+ * asked the users pool every time (a call through nginx to another pool
+ * and its database, per booking). A renamed account's next bookings may
+ * carry the old name that long; a booking's name is what the traveller
+ * was called when they booked, not a live view. */
+#define NAME_CACHE_SLOTS 64
+#define NAME_CACHE_MS    60000
+static struct {
+	int64_t uid;
+	int64_t until_ms;
+	char name[PASSENGER_NAME_MAX];
+} names[NAME_CACHE_SLOTS];
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The full name of account uid (the seed body's passenger) into out, from
  * the users pool (GET /internal/users/{id}, its format): the token does
  * not carry it, and an admin may book for someone else. Without an answer
@@ -400,7 +420,13 @@ static void account_name(struct req *r, int64_t uid, char *out, size_t len)
 {
 	struct http_response resp;
 	char path[64];
+	int slot = (int)((uint64_t)uid % NAME_CACHE_SLOTS);
+	int64_t now = monotonic_ms();
 
+	if (names[slot].uid == uid && names[slot].until_ms > now) {
+		snprintf(out, len, "%s", names[slot].name);
+		return;
+	}
 	out[0] = '\0';
 	snprintf(path, sizeof(path), "/internal/users/%" PRId64, uid);
 	if (peer_call(r->w, "users", "GET", path, r->request_id, NULL, &resp) == 0 &&
@@ -410,6 +436,11 @@ static void account_name(struct req *r, int64_t uid, char *out, size_t len)
 		    json_object_is_type(v, json_type_string))
 			snprintf(out, len, "%s", json_object_get_string(v));
 		json_object_put(o);
+	}
+	if (out[0] != '\0' && strlen(out) < sizeof(names[slot].name)) {
+		names[slot].uid = uid;
+		names[slot].until_ms = now + NAME_CACHE_MS;
+		snprintf(names[slot].name, sizeof(names[slot].name), "%s", out);
 	}
 	if (out[0] == '\0') {
 		char id[24];
