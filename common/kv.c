@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "kv.h"
 #include "log.h"
 #include "mem.h"
@@ -22,13 +23,6 @@ struct kv {
 	int timeout_ms;
 	long long retry_at; /* monotonic ms before which we do not reconnect */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int parse_auth(const char **p, struct kv_url *out)
 {
@@ -101,7 +95,7 @@ static void drop(struct kv *k)
 	if (k->c)
 		redisFree(k->c);
 	k->c = NULL;
-	k->retry_at = now_ms() + RETRY_MS;
+	k->retry_at = clock_ms() + RETRY_MS;
 }
 
 void kv_free(struct kv *k)
@@ -140,7 +134,7 @@ static int ready(struct kv *k)
 
 	if (k->c)
 		return 0;
-	if (now_ms() < k->retry_at)
+	if (clock_ms() < k->retry_at)
 		return -1;
 	k->c = redisConnectWithTimeout(k->url.host, k->url.port, tv);
 	if (k->c == NULL || k->c->err || redisSetTimeout(k->c, tv) != REDIS_OK ||

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "http.h"
 #include "peer.h"
@@ -118,18 +119,11 @@ static int deliver(struct worker *w, const struct event *e, outbox_judge judge)
 	return v == OUTBOX_DONE;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int outbox_relay(struct worker *w, int limit, outbox_judge judge)
 {
 	struct event e;
 	int done = 0, claimed;
-	int64_t until = now_ms() + OUTBOX_RELAY_MS;
+	int64_t until = clock_ms() + OUTBOX_RELAY_MS;
 
 	/* A backlog (a wave of expiries) drains at the receivers' pace, not
 	 * one claim per tick; the time bound leaves the tick's other work its
@@ -158,7 +152,7 @@ int outbox_relay(struct worker *w, int limit, outbox_judge judge)
 				done += deliver(w, &e, judge);
 			}
 		PQclear(res);
-	} while (claimed == limit && now_ms() < until);
+	} while (claimed == limit && clock_ms() < until);
 	return done;
 }
 

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "db.h"
 #include "kv.h"
 #include "log.h"
@@ -60,13 +61,6 @@ static struct child *children;
 static int nchildren;
 static char (*busy_slots)[SLOT_TEXT];
 static int worker_tcp; /* the pool listens on TCP: set TCP_NODELAY on connections */
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void on_master_signal(int sig)
 {
@@ -352,13 +346,13 @@ static void spawn(int idx, int fd)
 
 	if (pid < 0) {
 		log_error("fork failed", "error", strerror(errno));
-		children[idx].respawn_at = now_ms() + CRASH_WINDOW;
+		children[idx].respawn_at = clock_ms() + CRASH_WINDOW;
 		return;
 	}
 	if (pid == 0)
 		child_main(idx, fd, children[idx].tick);
 	children[idx].pid = pid;
-	children[idx].started = now_ms();
+	children[idx].started = clock_ms();
 	children[idx].respawn_at = 0;
 }
 
@@ -389,10 +383,10 @@ static void reap(void)
 			if (children[i].pid != pid)
 				continue;
 			log_exit(i, status);
-			int fast = now_ms() - children[i].started < CRASH_WINDOW &&
+			int fast = clock_ms() - children[i].started < CRASH_WINDOW &&
 			           !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 			children[i].pid = 0;
-			children[i].respawn_at = fast ? now_ms() + CRASH_WINDOW : now_ms();
+			children[i].respawn_at = fast ? clock_ms() + CRASH_WINDOW : clock_ms();
 			busy_slots[i][0] = '\0';
 		}
 	}
@@ -415,11 +409,11 @@ static int live_children(void)
 
 static void stop_children(void)
 {
-	long long deadline = now_ms() + STOP_WAIT_MS;
+	long long deadline = clock_ms() + STOP_WAIT_MS;
 	struct timespec pause = {0, 20 * 1000000L};
 
 	signal_children(SIGTERM);
-	while (live_children() > 0 && now_ms() < deadline) {
+	while (live_children() > 0 && clock_ms() < deadline) {
 		reap();
 		if (live_children() > 0)
 			nanosleep(&pause, NULL);
@@ -434,7 +428,7 @@ static void stop_children(void)
 
 static void respawn_due(int fd)
 {
-	long long now = now_ms();
+	long long now = clock_ms();
 
 	for (int i = 0; i < nchildren; i++)
 		if (children[i].pid == 0 && children[i].respawn_at <= now)

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "clock.h"
 #include "bookings.h"
 #include "event.h"
 #include "flights/flight_entry.h"
@@ -405,13 +406,6 @@ static struct {
 	char name[PASSENGER_NAME_MAX];
 } names[NAME_CACHE_SLOTS];
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The full name of account uid (the seed body's passenger) into out, from
  * the users pool (GET /internal/users/{id}, its format): the token does
  * not carry it, and an admin may book for someone else. Without an answer
@@ -421,7 +415,7 @@ static void account_name(struct req *r, int64_t uid, char *out, size_t len)
 	struct http_response resp;
 	char path[64];
 	int slot = (int)((uint64_t)uid % NAME_CACHE_SLOTS);
-	int64_t now = monotonic_ms();
+	int64_t now = clock_ms();
 
 	if (names[slot].uid == uid && names[slot].until_ms > now) {
 		snprintf(out, len, "%s", names[slot].name);

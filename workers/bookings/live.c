@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "bookings.h"
 #include "http.h"
 #include "live.h"
@@ -52,13 +53,6 @@ const char *live_seat_status(const char *booking_status)
 	return "available";
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Publish body to one gateway's channel of flight: 0, or -1 (logged). */
 static int publish_one(const char *base, size_t baselen, const char *flight, const char *seat,
                        const char *status, const char *body)
@@ -103,7 +97,7 @@ void live_seat(struct worker *w, int64_t flight_id, const char *seat, const char
 	const char *p = s->live_publish_url;
 	for (int i = 0; i < MAX_GATEWAYS && *(p += strspn(p, SEPARATORS)); i++) {
 		size_t len = strcspn(p, SEPARATORS);
-		int64_t now = now_ms();
+		int64_t now = clock_ms();
 		if (retry_at[i] <= now)
 			retry_at[i] = publish_one(p, len, flight, seat, status, body) < 0
 			                      ? now + GATEWAY_BACKOFF_MS

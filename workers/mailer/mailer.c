@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "buf.h"
 #include "http.h"
 #include "kv.h"
@@ -64,14 +65,6 @@ enum lookup { LOOKUP_OK, LOOKUP_GONE, LOOKUP_ERROR };
 static const struct mailer_settings *settings(const struct worker *w)
 {
 	return w->settings;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(long ms)
@@ -254,7 +247,7 @@ static int flush_sent(struct worker *w, struct batch *b, const char *resume)
 		mids[i] = b->sent[i].message_id;
 	}
 	while ((st = store_mark_sent(w->db, ids, mids, b->nsent)) != STORE_OK &&
-	       now_ms() < deadline)
+	       clock_ms() < deadline)
 		sleep_ms(MARK_PAUSE_MS);
 	for (int i = 0; i < b->nsent; i++) {
 		const struct pending *p = &b->sent[i];
@@ -307,7 +300,7 @@ static int send_one(struct worker *w, struct batch *b, const struct mail_job *j,
 	char err[ERROR_MAX];
 	struct buf msg;
 
-	if (b->nsent > 0 && now_ms() - b->first_sent >= MARK_DELAY_MS &&
+	if (b->nsent > 0 && clock_ms() - b->first_sent >= MARK_DELAY_MS &&
 	    flush_sent(w, b, j->request_id) < 0)
 		return -1;
 	buf_init(&msg);
@@ -322,7 +315,7 @@ static int send_one(struct worker *w, struct batch *b, const struct mail_job *j,
 	p->to = to->email;
 	message_id(j->id, p->message_id, sizeof(p->message_id));
 	if (b->nsent++ == 0)
-		b->first_sent = now_ms();
+		b->first_sent = clock_ms();
 	if (b->nsent == MARK_GROUP || j->priority == 0)
 		return flush_sent(w, b, j->request_id);
 	return 0;
@@ -360,8 +353,8 @@ static int send_due(struct worker *w)
 	if (store_claim(w->db, CLAIM_MAX, LEASE_SECONDS, &jobs, &n) != STORE_OK)
 		return -1;
 	struct batch *b = xcalloc(1, sizeof(*b));
-	b->claimed = now_ms();
-	for (; i < n && ok && now_ms() - b->claimed < BATCH_BUDGET_MS; i++)
+	b->claimed = clock_ms();
+	for (; i < n && ok && clock_ms() - b->claimed < BATCH_BUDGET_MS; i++)
 		ok = deliver(w, b, &jobs[i]) == 0;
 	/* even after a failure: what the server accepted is recorded if the
 	 * database lets us, rather than sent again */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "buf.h"
 #include "db.h"
 #include "log.h"
@@ -235,17 +236,9 @@ int store_listener_ready(struct store_listener *l)
 	return take_notifies(l) < 0 ? -1 : 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int store_listener_wait(struct store_listener *l, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_ms() + timeout_ms;
 
 	if (l->conn == NULL) {
 		struct timespec pause = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
@@ -256,7 +249,7 @@ int store_listener_wait(struct store_listener *l, int timeout_ms)
 		int got = take_notifies(l);
 		if (got != 0)
 			return got > 0;
-		long long left = deadline - now_ms();
+		long long left = deadline - clock_ms();
 		if (left <= 0)
 			return 0;
 		struct pollfd pfd = {.fd = PQsocket(l->conn), .events = POLLIN};
