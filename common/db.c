@@ -427,3 +427,28 @@ int db_migrate(struct db *d, const char *dir)
 {
 	return db_migrate_all(d, dir, NULL);
 }
+
+void db_text_array(struct buf *b, const char *const *items, int n)
+{
+	buf_addc(b, '{');
+	for (int i = 0; i < n; i++) {
+		if (i)
+			buf_addc(b, ',');
+		buf_addc(b, '"');
+		for (const char *s = items[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				buf_addc(b, '\\');
+			buf_addc(b, *s);
+		}
+		buf_addc(b, '"');
+	}
+	buf_addc(b, '}');
+}
+
+void db_int_array(struct buf *b, const int64_t *items, int n)
+{
+	buf_addc(b, '{');
+	for (int i = 0; i < n; i++)
+		buf_printf(b, "%s%" PRId64, i ? "," : "", items[i]);
+	buf_addc(b, '}');
+}

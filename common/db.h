@@ -10,7 +10,15 @@
 
 #include "store_status.h"
 
+struct buf;
 struct db;
+
+/* Append items[0..n) as a PostgreSQL array literal for a ::text[]
+ * parameter: every element quoted, " and backslash escaped ("{}" when n
+ * is 0). One parameter carries a whole list (= ANY($1::text[]), unnest). */
+void db_text_array(struct buf *b, const char *const *items, int n);
+/* The same for a ::bigint[] parameter. */
+void db_int_array(struct buf *b, const int64_t *items, int n);
 
 /* A handle for url; connects lazily, so a server that is down now is
  * not an error here. timeout_ms bounds connect and each statement. */

@@ -69,23 +69,6 @@ enum store_status store_claim(struct db *db, int limit, int lease_seconds, struc
 	return st;
 }
 
-void store_text_array(struct buf *b, const char *const *items, int n)
-{
-	buf_addc(b, '{');
-	for (int i = 0; i < n; i++) {
-		if (i)
-			buf_addc(b, ',');
-		buf_addc(b, '"');
-		for (const char *s = items[i]; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				buf_addc(b, '\\');
-			buf_addc(b, *s);
-		}
-		buf_addc(b, '"');
-	}
-	buf_addc(b, '}');
-}
-
 enum store_status store_mark_sent(struct db *db, const int64_t *ids, const char *const *message_ids,
                                   int n)
 {
@@ -95,11 +78,8 @@ enum store_status store_mark_sent(struct db *db, const int64_t *ids, const char 
 		return STORE_OK;
 	buf_init(&id_list);
 	buf_init(&mid_list);
-	buf_addc(&id_list, '{');
-	for (int i = 0; i < n; i++)
-		buf_printf(&id_list, "%s%" PRId64, i ? "," : "", ids[i]);
-	buf_addc(&id_list, '}');
-	store_text_array(&mid_list, message_ids, n);
+	db_int_array(&id_list, ids, n);
+	db_text_array(&mid_list, message_ids, n);
 	/* clang-format off */
 	enum store_status st = db_do(db_query(db,
 		"UPDATE notifications AS n "

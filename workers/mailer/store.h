@@ -37,10 +37,6 @@ enum store_status store_claim(struct db *db, int limit, int lease_seconds, struc
  * STORE_OK (also for rows no longer queued) or STORE_ERROR. */
 enum store_status store_mark_sent(struct db *db, const int64_t *ids, const char *const *message_ids,
                                   int n);
-/* Append items[0..n) as a PostgreSQL array literal for ::text[]: every
- * element quoted, with " and backslash escaped (how store_mark_sent
- * passes a group's Message-IDs as one parameter). */
-void store_text_array(struct buf *b, const char *const *items, int n);
 /* End the lease and try again in delay_seconds, noting error. */
 enum store_status store_mark_retry(struct db *db, int64_t id, int delay_seconds, const char *error);
 /* Give up on a row: status failed, lease ended, error noted. */

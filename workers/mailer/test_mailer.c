@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "db.h"
 #include "mailer.h"
 #include "message.h"
 #include "store.h"
@@ -233,19 +234,19 @@ static void text_arrays(void **state)
 
 	(void)state;
 	buf_init(&b);
-	store_text_array(&b, none, 0);
+	db_text_array(&b, none, 0);
 	assert_string_equal(buf_str(&b), "{}");
 	buf_reset(&b);
-	store_text_array(&b, ids, 1);
+	db_text_array(&b, ids, 1);
 	assert_string_equal(buf_str(&b), "{\"<notification-1@flightops.local>\"}");
 	buf_reset(&b);
-	store_text_array(&b, ids, 2);
+	db_text_array(&b, ids, 2);
 	assert_string_equal(buf_str(&b), "{\"<notification-1@flightops.local>\","
 	                                 "\"<notification-22@flightops.local>\"}");
 	buf_reset(&b);
 	/* quoted, so commas, braces and the word NULL stay text; quotes and
 	 * backslashes escaped */
-	store_text_array(&b, odd, 6);
+	db_text_array(&b, odd, 6);
 	assert_string_equal(buf_str(&b),
 	                    "{\"\",\"a,b\",\"say \\\"hi\\\"\",\"back\\\\slash\",\"{x}\",\"NULL\"}");
 	buf_release(&b);
