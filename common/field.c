@@ -42,6 +42,25 @@ void field_error_add(struct field_errors *e, const char *where, const char *name
 	e->count++;
 }
 
+void field_errors_nest(struct field_errors *e, struct field_errors *one, const char *list, int i)
+{
+	size_t n = json_object_array_length(one->list);
+
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *err = json_object_array_get_idx(one->list, k), *loc = NULL;
+		json_object_object_get_ex(err, "loc", &loc);
+		struct json_object *deep = json_object_new_array();
+		json_object_array_add(deep, json_object_get(json_object_array_get_idx(loc, 0)));
+		json_object_array_add(deep, json_object_new_string(list));
+		json_object_array_add(deep, json_object_new_int(i));
+		json_object_array_add(deep, json_object_get(json_object_array_get_idx(loc, 1)));
+		json_object_object_add(err, "loc", deep);
+		json_object_array_add(e->list, json_object_get(err));
+		e->count++;
+	}
+	field_errors_release(one);
+}
+
 int field_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
 	char *end;

@@ -19,6 +19,10 @@ void field_errors_release(struct field_errors *e);
 /* Append one error: where is "body" or "query". */
 void field_error_add(struct field_errors *e, const char *where, const char *name, const char *msg,
                      const char *type);
+/* Move the errors of one item of a list, read as if it were the body
+ * (loc [where, name]), into e at loc [where, list, i, name], and release
+ * one: how the items of "passengers" or "cabins" report. */
+void field_errors_nest(struct field_errors *e, struct field_errors *one, const char *list, int i);
 
 enum field_need { FIELD_OPTIONAL, FIELD_REQUIRED };
 

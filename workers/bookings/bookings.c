@@ -200,27 +200,6 @@ struct booking_input {
 	} p[BOOKING_PASSENGERS_MAX];
 };
 
-/* Move the errors of passenger i (loc ["body", name]) into e, with the
- * contract's loc ["body", "passengers", i, name]. */
-static void passenger_errors(struct field_errors *one, int i, struct field_errors *e)
-{
-	size_t n = json_object_array_length(one->list);
-
-	for (size_t k = 0; k < n; k++) {
-		struct json_object *err = json_object_array_get_idx(one->list, k), *loc = NULL;
-		json_object_object_get_ex(err, "loc", &loc);
-		struct json_object *deep = json_object_new_array();
-		json_object_array_add(deep, json_object_new_string("body"));
-		json_object_array_add(deep, json_object_new_string("passengers"));
-		json_object_array_add(deep, json_object_new_int(i));
-		json_object_array_add(deep, json_object_get(json_object_array_get_idx(loc, 1)));
-		json_object_object_add(err, "loc", deep);
-		json_object_array_add(e->list, json_object_get(err));
-		e->count++;
-	}
-	field_errors_release(one);
-}
-
 /* The characters (code points) of valid UTF-8 s, -1 when one of them is
  * a control character: a name goes into e-mails and onto tickets. */
 static long name_chars(const char *s)
@@ -246,7 +225,7 @@ static void read_passenger(struct json_object *o, int i, struct booking_input *i
 		field_error_add(&one, "body", "full_name",
 		                "Each passenger should be an object with full_name and seat_number",
 		                "model_type");
-		passenger_errors(&one, i, e);
+		field_errors_nest(e, &one, "passengers", i);
 		return;
 	}
 	if (field_str(o, "full_name", 1, PASSENGER_NAME_MAX - 1, FIELD_REQUIRED, &in->p[i].name,
@@ -262,7 +241,7 @@ static void read_passenger(struct json_object *o, int i, struct booking_input *i
 			                "string_too_long");
 	}
 	field_str(o, "seat_number", 1, SEAT_MAX, FIELD_REQUIRED, &in->p[i].seat, &one);
-	passenger_errors(&one, i, e);
+	field_errors_nest(e, &one, "passengers", i);
 }
 
 /* passengers[]: 1 to 9, each read, no seat twice (compared canonical,
@@ -301,7 +280,7 @@ static void read_passengers(struct json_object *list, struct booking_input *in,
 				         "Seat %.*s is given for more than one passenger",
 				         SEAT_MAX - 1, canon[i]);
 				field_error_add(&one, "body", "seat_number", msg, "value_error");
-				passenger_errors(&one, i, e);
+				field_errors_nest(e, &one, "passengers", i);
 				break;
 			}
 	}
@@ -374,7 +353,7 @@ static int seats_or_reply(struct req *r, const struct booking_input *in, const s
 			field_errors_init(&one);
 			field_error_add(&one, "body", "seat_number",
 			                "Seat does not exist on this flight", "value_error");
-			passenger_errors(&one, i, &e);
+			field_errors_nest(&e, &one, "passengers", i);
 			continue;
 		}
 		p->seat_index = index;

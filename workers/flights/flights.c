@@ -592,22 +592,6 @@ static void cabin_error(struct field_errors *e, int i, const char *name, const c
 	e->count++;
 }
 
-/* Move the errors of one cabin's readers (loc ["body", name]) into e at
- * loc ["body", "cabins", i, name]. */
-static void nest_errors(struct field_errors *e, struct field_errors *one, int i)
-{
-	for (size_t k = 0; k < json_object_array_length(one->list); k++) {
-		struct json_object *err = json_object_array_get_idx(one->list, k), *loc, *msg,
-		                   *type;
-		json_object_object_get_ex(err, "loc", &loc);
-		json_object_object_get_ex(err, "msg", &msg);
-		json_object_object_get_ex(err, "type", &type);
-		cabin_error(e, i, json_object_get_string(json_object_array_get_idx(loc, 1)),
-		            json_object_get_string(msg), json_object_get_string(type));
-	}
-	field_errors_release(one);
-}
-
 /* Cabin i of the body into c, after cabins[i - 1] (prev, NULL for the
  * first): 0, or -1 with errors added. */
 static int read_cabin(struct json_object *o, int i, const struct cabin *prev, struct cabin *c,
@@ -627,7 +611,7 @@ static int read_cabin(struct json_object *o, int i, const struct cabin *prev, st
 	field_int64(o, "last_row", 1, FLIGHT_ROWS_MAX, FIELD_REQUIRED, &last, &one);
 	field_money(o, "price", FLIGHT_PRICE_MAX, FIELD_REQUIRED, &c->price_cents, &one);
 	int bad = one.count > 0;
-	nest_errors(e, &one, i);
+	field_errors_nest(e, &one, "cabins", i);
 	if (bad)
 		return -1;
 	c->first_row = (int)first;
