@@ -22,7 +22,8 @@ again without a gateway restart.
 
 Processes are started by pid with explicit environments (each pool gets only
 the settings its --settings lists) and stopped by pid; the namespaces, links
-and run folder (FO_BUILD/hosts-test) are removed after the run, also after a
+and run folder (FO_BUILD/hosts-test, or /var/tmp/flightops-hosts-<hash> when
+postgres cannot enter the build folder) are removed after the run, also after a
 failure, and a run starts by removing what a killed run left (only the
 fo-* names above). Waits are bounded; timings are printed, never asserted
 beyond generous bounds. Environment: FO_ROOT, FO_BUILD (the pools' binaries),
@@ -31,6 +32,7 @@ FO_HOSTS_SUBNET (three octets, default 10.213.77), FO_HOSTS_WORKERS (4).
 
 import concurrent.futures
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -50,7 +52,25 @@ BUILD = os.path.abspath(os.environ.get("FO_BUILD") or os.path.join(ROOT, "build"
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import fo  # noqa: E402 - the integration helpers (HTTP, names, bodies)
 
-RUN = os.path.join(BUILD, "hosts-test")
+
+
+def reachable(path):
+    """Whether postgres and nginx's workers (nobody) can enter path."""
+    return all(subprocess.run(["runuser", "-u", user, "--", "test", "-x", path], cwd="/",
+                              capture_output=True).returncode == 0
+               for user in ("postgres", "nobody"))
+
+
+def run_dir():
+    """FO_BUILD/hosts-test, or, when postgres or nobody cannot reach the build
+    folder (a private checkout, e.g. under a mktemp folder), one of our own
+    under /var/tmp named after it, as ./flightops does for its stacks."""
+    if os.geteuid() != 0 or reachable(BUILD):
+        return os.path.join(BUILD, "hosts-test")
+    return "/var/tmp/flightops-hosts-" + hashlib.sha256(BUILD.encode()).hexdigest()[:12]
+
+
+RUN = run_dir()
 NET = os.environ.get("FO_HOSTS_SUBNET") or "10.213.77"
 WORKERS = int(os.environ.get("FO_HOSTS_WORKERS") or 4)
 BRIDGE = "fo-hosts-br"
@@ -390,7 +410,8 @@ def setUpModule():
     shutil.rmtree(RUN, ignore_errors=True)
     try:
         os.makedirs(os.path.join(RUN, "log"))
-        for d in (BUILD, RUN, os.path.join(RUN, "log")):
+        for d in (BUILD, RUN, os.path.join(RUN, "log")) if RUN.startswith(BUILD) else \
+                (RUN, os.path.join(RUN, "log")):
             os.chmod(d, os.stat(d).st_mode | 0o755)  # nginx's workers (nobody) read their files
         t0 = time.monotonic()
         setup_network()
