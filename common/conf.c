@@ -21,6 +21,7 @@
 #define KEY_MIN          32
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const poolers[] = {"none", "transaction", NULL};
 
 #define SHARED(member) offsetof(struct conf, member)
 
@@ -45,6 +46,9 @@ static const struct conf_setting shared[] = {
 	 .offset = SHARED(log_level), .help = "debug, info, warn or error"},
 	{.name = "BODY_MAX", .type = CONF_INT, .def = "65536", .min = 1024, .max = 16 << 20,
 	 .offset = SHARED(body_max), .help = "largest request body in bytes"},
+	{.name = "DATABASE_POOLER", .type = CONF_ENUM, .def = "none", .values = poolers,
+	 .offset = SHARED(db_pooler),
+	 .help = "none, or transaction: DATABASE_URL is a PgBouncer in transaction mode"},
 	{.name = "DB_TIMEOUT_MS", .type = CONF_INT, .def = "5000", .min = 100, .max = 600000,
 	 .offset = SHARED(db_timeout_ms), .help = "PostgreSQL connect and statement timeout"},
 	{.name = "CORS_ORIGINS", .type = CONF_TEXT, .offset = SHARED(cors_origins),

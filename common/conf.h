@@ -63,6 +63,7 @@ struct conf {
 	int log_level;              /* LOG_LEVEL: debug|info|warn|error */
 	int body_max;               /* BODY_MAX bytes, default 65536 */
 	int db_timeout_ms;          /* DB_TIMEOUT_MS: connect and statement timeout */
+	int db_pooler;              /* DATABASE_POOLER: 0 none, 1 transaction (PgBouncer) */
 	int service_timeout_ms;     /* SERVICE_TIMEOUT_MS for calls to peers */
 	char *cors_origins; /* CORS_ORIGINS: exact browser origins, comma-separated; NULL = none */
 	char *socket_group; /* SOCKET_GROUP: group of a unix LISTEN socket (0660); NULL = ours */

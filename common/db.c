@@ -2,7 +2,12 @@
  * once per connection (keyed by the address of their constant text) and
  * run with text parameters. When the server has gone away (restart,
  * failover) the connection is re-established and the statement retried
- * once, unless a transaction was open: then the caller sees the error. */
+ * once, unless a transaction was open: then the caller sees the error.
+ * Behind a transaction pooler (PgBouncer, pool_mode = transaction) the
+ * server connection may change between transactions, so nothing lives in
+ * the session: statements go unnamed (parse, bind, execute in one round
+ * trip), and the statement timeout is the role's, not a startup option
+ * (which PgBouncer refuses). */
 #include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,6 +28,7 @@ struct db {
 	char *url;
 	int timeout_ms;
 	int in_tx;
+	int pooled; /* behind a transaction pooler: no session state */
 	char sqlstate[6];
 	int nprepared;
 	const char *prepared[PREPARED_MAX];
@@ -35,6 +41,16 @@ struct db *db_new(const char *url, int timeout_ms)
 	d->url = xstrdup(url);
 	d->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
 	return d;
+}
+
+void db_set_pooled(struct db *d, int pooled)
+{
+	d->pooled = pooled;
+}
+
+int db_pooled(const struct db *d)
+{
+	return d->pooled;
 }
 
 void db_free(struct db *d)
@@ -59,13 +75,15 @@ static void drop(struct db *d)
 static int connect_now(struct db *d)
 {
 	char timeout[16], options[96];
-	const char *keys[] = {"dbname",     "connect_timeout",  "options",
-	                      "keepalives", "application_name", NULL};
-	const char *vals[] = {d->url, timeout, options, "1", "flightops", NULL};
+	const char *keys[] = {"dbname",           "connect_timeout", "keepalives",
+	                      "application_name", "options",         NULL};
+	const char *vals[] = {d->url, timeout, "1", "flightops", options, NULL};
 
 	snprintf(timeout, sizeof(timeout), "%d", d->timeout_ms < 2000 ? 2 : d->timeout_ms / 1000);
 	snprintf(options, sizeof(options), "-c statement_timeout=%d -c client_min_messages=warning",
 	         d->timeout_ms);
+	if (d->pooled) /* PgBouncer: "unsupported startup parameter: options" */
+		keys[4] = vals[4] = NULL;
 	d->conn = PQconnectdbParams(keys, vals, 1);
 	if (d->conn && PQstatus(d->conn) == CONNECTION_OK)
 		return 0;
@@ -93,7 +111,7 @@ static const char *statement(struct db *d, const char *sql, int n, char *name, s
 			return name;
 		}
 	}
-	if (d->nprepared == PREPARED_MAX)
+	if (d->nprepared == PREPARED_MAX || d->pooled)
 		return NULL;
 	snprintf(name, namelen, "s%d", d->nprepared);
 	PGresult *res = PQprepare(d->conn, name, sql, n, NULL);
@@ -318,7 +336,8 @@ static int applied(struct db *d, const char *version)
 	return found;
 }
 
-/* Run one migration file and record it as version, in one transaction. */
+/* Run one migration file and record it as version (inside the
+ * transaction of db_migrate_all). */
 static int apply(struct db *d, const char *dir, const char *file, const char *version)
 {
 	struct buf path, sql;
@@ -332,22 +351,16 @@ static int apply(struct db *d, const char *dir, const char *file, const char *ve
 		log_error("cannot read migration", "file", path.data);
 		goto out;
 	}
-	if (db_run(d, "BEGIN") < 0)
-		goto out;
 	PGresult *res = PQexec(d->conn, buf_str(&sql));
 	if (!result_ok(res)) {
 		log_error("migration failed", "file", file, "error", PQerrorMessage(d->conn));
 		PQclear(res);
-		db_run(d, "ROLLBACK");
 		goto out;
 	}
 	PQclear(res);
 	res = db_exec(d, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, p);
-	if (res == NULL || db_run(d, "COMMIT") < 0) {
-		PQclear(res);
-		db_run(d, "ROLLBACK");
+	if (res == NULL)
 		goto out;
-	}
 	PQclear(res);
 	log_info("migration applied", "file", file);
 	rc = 1;
@@ -414,12 +427,20 @@ int db_migrate_all(struct db *d, const char *dir, const char *const *schemas)
 {
 	int rc = -1;
 
-	if (db_run(d, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")") < 0)
+	/* One transaction for them all, under a transaction-level lock: a
+	 * second host starting at once waits, then finds them applied; a
+	 * failure leaves none of this run applied; and a transaction pooler
+	 * keeps the whole of it on one server connection. */
+	if (db_run(d, "BEGIN") < 0)
 		return -1;
-	if (db_run(d, "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
+	if (db_run(d, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")") == 0 &&
+	    db_run(d, "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
 	              "applied_at timestamptz NOT NULL DEFAULT now())") == 0)
 		rc = apply_every(d, dir, schemas);
-	db_run(d, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");
+	if (rc < 0 || db_run(d, "COMMIT") < 0) {
+		db_run(d, "ROLLBACK");
+		return -1;
+	}
 	return rc;
 }
 

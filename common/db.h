@@ -24,6 +24,12 @@ void db_int_array(struct buf *b, const int64_t *items, int n);
  * not an error here. timeout_ms bounds connect and each statement. */
 struct db *db_new(const char *url, int timeout_ms);
 void db_free(struct db *d);
+/* Whether the connection goes through a transaction pooler (PgBouncer in
+ * transaction mode, DATABASE_POOLER=transaction): then no statement is
+ * kept prepared and nothing may outlive a transaction (no session
+ * advisory lock, no SET, no LISTEN). Set before the first statement. */
+void db_set_pooled(struct db *d, int pooled);
+int db_pooled(const struct db *d);
 
 /* Run sql with n text parameters (NULL = SQL NULL). sql must be a string
  * constant: its address names the statement prepared for it. Returns a result of
@@ -117,7 +123,8 @@ enum store_status db_page(PGresult *res, db_row_fn read, size_t size, void **out
 enum store_status db_backlog(PGresult *res, int64_t *count, double *oldest_seconds);
 
 /* Apply sql/<service>/NNN_*.sql files not yet in schema_migrations, in
- * name order, each in its own transaction, under an advisory lock.
+ * name order, all in one transaction under a transaction-level advisory
+ * lock (all or none of them; a pooler keeps it on one connection).
  * Returns the number applied, or -1 (logged). */
 int db_migrate(struct db *d, const char *dir);
 /* Apply the shared schemas named in schemas (NULL-terminated, may be

@@ -212,6 +212,7 @@ static void unlink_listener(const char *listen)
 static void connect_stores(void)
 {
 	worker.db = db_new(worker.conf->database_url, worker.conf->db_timeout_ms);
+	db_set_pooled(worker.db, worker.conf->db_pooler);
 	/* local Redis answers in well under a millisecond: 250 ms means it is
 	 * frozen or gone, and a request must not wait on it longer */
 	worker.kv = kv_new(worker.conf->redis_url, 250);
@@ -536,6 +537,7 @@ static int migrate(const struct service *svc)
 	int rc = 0;
 
 	worker.db = db_new(worker.conf->database_url, worker.conf->db_timeout_ms);
+	db_set_pooled(worker.db, worker.conf->db_pooler);
 	wait_db();
 	if (db_migrate_all(worker.db, worker.conf->migrations_dir, svc->schemas) < 0) {
 		fprintf(stderr, "flightops-%s: the migrations of %s failed\n", svc->name,
