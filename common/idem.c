@@ -6,7 +6,12 @@
  * lost) is taken over at once by the next retry, and a claim that aged
  * out (24 h) too. A handler whose change commits records the answer in
  * that same transaction (idem_record), so a committed change can never
- * be left without its answer. */
+ * be left without its answer.
+ * Behind a transaction pooler (db_pooled) a session lock would stay on
+ * whichever server connection took it, so there the claim itself is the
+ * lock: it carries a lease (LEASE, longer than nginx waits for an answer)
+ * and a claim left unanswered is taken over once its lease has run out,
+ * not at once. */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -69,25 +74,34 @@ static void unlock_key(struct db *db)
 	PQclear(db_exec(db, "SELECT pg_advisory_unlock_all()", 0, NULL));
 }
 
-/* With the key's lock held (locked) or not, claim it or read what it holds. */
+/* How long a claim behind a pooler stands for its running request: more
+ * than nginx's fastcgi_read_timeout (30 s), after which nobody waits. */
+#define LEASE "interval '60 seconds'"
+
+/* With the key's lock held (locked), or behind a pooler (leased), claim
+ * it; else, or when the claim is not ours, read what it holds. */
 static enum idem_result begin(struct db *db, int64_t user_id, const char *key, const char *hash,
                               int locked, int *status, char **body)
 {
-	/* a new key, or (only while we hold its lock, so its first run is not
-	 * running anywhere) one whose first run died unanswered, or aged out */
+	int leased = db_pooled(db), claim = locked || leased;
+	/* a new key, or one whose first run died unanswered (we hold its
+	 * lock, so that run is not running anywhere; or its lease ran out),
+	 * or one that aged out */
 	/* clang-format off */
-	PGresult *res = !locked ? NULL : db_query(db,
-		"INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
+	PGresult *res = !claim ? NULL : db_query(db,
+		"INSERT INTO idempotency_keys (user_id, key, request_hash, lease_until) "
+		"VALUES ($1, $2, $3, now() + " LEASE ") "
 		"ON CONFLICT (user_id, key) DO UPDATE "
 		"  SET request_hash = EXCLUDED.request_hash, status = NULL, body = NULL, "
-		"      created_at = now() "
+		"      created_at = now(), lease_until = EXCLUDED.lease_until "
 		"  WHERE idempotency_keys.created_at < now() - interval '24 hours' "
 		"     OR (idempotency_keys.status IS NULL "
-		"         AND idempotency_keys.request_hash = EXCLUDED.request_hash) "
+		"         AND idempotency_keys.request_hash = EXCLUDED.request_hash "
+		"         AND (NOT $4::boolean OR idempotency_keys.lease_until < now())) "
 		"RETURNING 1",
-		DB_INT(user_id), DB_TEXT(key), DB_TEXT(hash));
+		DB_INT(user_id), DB_TEXT(key), DB_TEXT(hash), DB_TEXT(leased ? "t" : "f"));
 	/* clang-format on */
-	if (locked && res == NULL)
+	if (claim && res == NULL)
 		return IDEM_ERROR;
 	int fresh = res && PQntuples(res) > 0;
 	PQclear(res);
@@ -97,7 +111,7 @@ static enum idem_result begin(struct db *db, int64_t user_id, const char *key, c
 	               "SELECT request_hash, status, body FROM idempotency_keys "
 	               "WHERE user_id = $1 AND key = $2",
 	               DB_INT(user_id), DB_TEXT(key));
-	if (res && PQntuples(res) == 0 && !locked) {
+	if (res && PQntuples(res) == 0 && !claim) {
 		/* the running request has not written its claim yet */
 		PQclear(res);
 		return IDEM_IN_FLIGHT;
@@ -208,7 +222,7 @@ void idem_run(struct req *r, const char *hash, void (*fn)(struct req *r))
 		key_invalid(r);
 		return;
 	}
-	int locked = lock_key(db, uid, r->idempotency_key);
+	int locked = db_pooled(db) ? 0 : lock_key(db, uid, r->idempotency_key);
 	if (locked < 0) {
 		reply_error(r, 503, REPLY_DB_DOWN);
 		return;

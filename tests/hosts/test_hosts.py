@@ -7,11 +7,14 @@ machine stand for hosts, joined by a bridge, with addresses of their own.
     fo-app1  10.213.77.11  every pool, LISTEN on TCP :9000-9005 (port order of
     fo-app2  10.213.77.12  POOLS); their <PEER>_URLs: app1 -> gw1, app2 -> gw2
     fo-data  10.213.77.20  PostgreSQL :5432 (runuser postgres, data in the
-                           build tree), Redis :6379, an SMTP sink :2525
+                           build tree), PgBouncer :6432 (pool_mode
+                           transaction, PG_POOL_SIZE server connections per
+                           database), Redis :6379, an SMTP sink :2525
     root     10.213.77.1   the bridge fo-hosts-br; the test client
 
 Every pool's upstream lists both app hosts; bookings' LIVE_PUBLISH_URL both
-publishers. The tests (in name order) show: a booking journey through each
+publishers; every pool's DATABASE_URL is PgBouncer (DATABASE_POOLER=transaction),
+the mailer's DATABASE_LISTEN_URL PostgreSQL itself (LISTEN needs a session). The tests (in name order) show: a booking journey through each
 gateway with requests on both app hosts; PostgreSQL's connections beside the
 budget; a subscriber on gw2 seeing a change made through gw1; 500 racers for
 one seat over both gateways (one 201); a gateway reload that takes a host
@@ -81,6 +84,11 @@ POOLS = ("users", "flights", "bookings", "payments", "notifications", "mailer")
 POOL_PORT = 9000     # + index in POOLS, on each app host
 SERVICE_PORT = 8000  # + index: each gateway's per-service ports
 GATEWAY_PORT, LIVE_PORT, PG_PORT, REDIS_PORT, SMTP_PORT = 8080, 8090, 5432, 6379, 2525
+BOUNCER_PORT = 6432
+# PgBouncer's server connections per database (default_pool_size): fewer
+# than the 2 x WORKERS children that share them, so the bound is real
+PG_POOL_SIZE = int(os.environ.get("FO_HOSTS_PG_POOL") or 4)
+DATABASES = ("users", "flights", "bookings", "payments", "notifications")
 PG_BIN = "/usr/lib/postgresql/15/bin"
 IP = "/usr/sbin/ip" if os.path.exists("/usr/sbin/ip") else "ip"
 WAIT = 90.0
@@ -253,8 +261,12 @@ class Stack:
         wait_for(lambda: run([PG_BIN + "/pg_isready", "-q", "-h", addr("data"), "-p",
                               str(PG_PORT)], check=False).returncode == 0, "PostgreSQL")
         self.psql("postgres", "CREATE ROLE flightops LOGIN PASSWORD '%s'" % self.pg_password)
-        for db in ("users", "flights", "bookings", "payments", "notifications"):
+        # behind a transaction pooler the pools send no startup options:
+        # the statement timeout is the role's
+        self.psql("postgres", "ALTER ROLE flightops SET statement_timeout = '5s'")
+        for db in DATABASES:
             self.psql("postgres", "CREATE DATABASE flightops_%s OWNER flightops" % db)
+        self.start_bouncer()
         conf = os.path.join(RUN, "redis.conf")
         with open(os.open(conf, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as f:
             f.write('bind %s\nport %d\nrequirepass %s\ndaemonize no\nlogfile ""\ndir "%s"\n'
@@ -267,6 +279,33 @@ class Stack:
         wait_for(lambda: tcp_open(addr("data"), REDIS_PORT), "Redis")
         wait_for(lambda: tcp_open(addr("data"), SMTP_PORT), "the SMTP sink")
 
+    def start_bouncer(self):
+        """PgBouncer on the data host, in transaction mode: the pools' server
+        connections are PG_POOL_SIZE per database, however many hosts."""
+        d = os.path.join(RUN, "pgbouncer")
+        os.makedirs(d)
+        users = os.path.join(d, "userlist.txt")
+        with open(os.open(users, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as f:
+            f.write('"flightops" "%s"\n' % self.pg_password)
+        ini = os.path.join(d, "pgbouncer.ini")
+        with open(os.open(ini, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as f:
+            f.write("[databases]\n")
+            for db in DATABASES:
+                f.write("flightops_%s = host=%s port=%d dbname=flightops_%s\n"
+                        % (db, addr("data"), PG_PORT, db))
+            f.write("[pgbouncer]\nlisten_addr = %s\nlisten_port = %d\nunix_socket_dir =\n"
+                    "auth_type = scram-sha-256\nauth_file = %s\npool_mode = transaction\n"
+                    "default_pool_size = %d\nmin_pool_size = 0\nreserve_pool_size = 0\n"
+                    "max_client_conn = 1000\nquery_wait_timeout = 30\n"
+                    "server_check_delay = 10\nlog_connections = 0\nlog_disconnections = 0\n"
+                    % (addr("data"), BOUNCER_PORT, users, PG_POOL_SIZE))
+        for path in (d, users, ini):
+            shutil.chown(path, "postgres", "postgres")
+        # PgBouncer will not run as root
+        self.start("data", "pgbouncer", ["runuser", "-u", "postgres", "--",
+                                         "/usr/sbin/pgbouncer", ini])
+        wait_for(lambda: tcp_open(addr("data"), BOUNCER_PORT), "PgBouncer")
+
     # ---- app hosts
     def pool_env(self, app, pool):
         db = "notifications" if pool == "mailer" else pool
@@ -276,7 +315,10 @@ class Stack:
             "LISTEN": "%s:%d" % (addr(app), POOL_PORT + POOLS.index(pool)),
             "WORKERS": str(WORKERS),
             "DATABASE_URL": "postgresql://flightops:%s@%s:%d/flightops_%s"
-                            % (self.pg_password, addr("data"), PG_PORT, db),
+                            % (self.pg_password, addr("data"), BOUNCER_PORT, db),
+            "DATABASE_POOLER": "transaction",
+            "DATABASE_LISTEN_URL": "postgresql://flightops:%s@%s:%d/flightops_%s"
+                                   % (self.pg_password, addr("data"), PG_PORT, db),
             "REDIS_URL": "redis://:%s@%s:%d/0" % (self.redis_password, addr("data"), REDIS_PORT),
             "MIGRATIONS_DIR": os.path.join(ROOT, "sql", db),
             "SMTP_SERVER": addr("data"), "SMTP_PORT": str(SMTP_PORT),
@@ -615,15 +657,24 @@ class Hosts(unittest.TestCase):
 
     def test_b_postgres_connections_within_budget(self):
         # Bring every child to its connection: concurrent requests on every
-        # pool's service port of both gateways (each lands on a free child).
+        # pool's service port of both gateways (each lands on a free child),
+        # and bookings through both (transactions, which hold a server
+        # connection each while they run).
+        f = self.flight(seats=60)
+        users = [new_user(GATEWAYS[i % 2])[1] for i in range(8)]
+        seats = [s["seat_number"] for s in seats_of(f["id"])][:len(users)]
         jobs = [(gw, i) for gw in GATEWAYS for i in range(len(POOLS)) for _ in range(4 * WORKERS)]
         with concurrent.futures.ThreadPoolExecutor(32) as ex:
+            booked = ex.map(lambda j: fo.book(users[j], f["id"], seats[j],
+                                              base=gw_url(GATEWAYS[j % 2])).status,
+                            range(len(users)))
             list(ex.map(lambda j: fo.get("http://%s:%d/health" % (addr(j[0]), SERVICE_PORT + j[1])),
                         jobs))
-        # The budget, from the processes that really run: one connection
-        # per child (request children and the tick child of bookings,
-        # payments and the mailer), and one more for the mailer's tick, which
-        # waits on its own LISTEN mail_queued connection; masters hold none.
+            self.assertEqual(sorted(set(booked)), [201])
+        # What the pools would hold without PgBouncer: one connection per
+        # child (request children and the tick child of bookings, payments
+        # and the mailer), and one more for the mailer's tick, which waits
+        # on its own LISTEN mail_queued connection; masters hold none.
         per_host, shape = {}, {}
         for app in APPS:
             kids = 0
@@ -633,9 +684,11 @@ class Hosts(unittest.TestCase):
                 shape[pool] = n + (1 if pool == "mailer" else 0)
                 kids += shape[pool]
             per_host[app] = kids
-        budget = sum(per_host.values())
-        say("budget per host: %s = %d" % (" + ".join("%s %d" % kv for kv in shape.items()),
-                                          per_host["app1"]))
+        clients = len(run([IP, "netns", "exec", ns("data"), "ss", "-Htn", "state", "established",
+                           "( sport = :%d )" % BOUNCER_PORT], check=False).stdout.splitlines())
+        # With it: PG_POOL_SIZE server connections per database, whatever
+        # the hosts, and per host only the mailer's LISTEN connection.
+        budget = PG_POOL_SIZE * len(DATABASES) + len(APPS)
         rows = STACK.psql("postgres", "SELECT client_addr, datname, count(*) FROM "
                           "pg_stat_activity WHERE backend_type = 'client backend' AND "
                           "client_addr IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2").split()
@@ -644,15 +697,21 @@ class Hosts(unittest.TestCase):
             a, db, n = row.split("|")
             used.setdefault(a, {})[db] = int(n)
         total = sum(sum(v.values()) for v in used.values())
-        for app in APPS:
-            say("PostgreSQL connections from %s: %s (budget %d)"
-                % (app, used.get(addr(app), {}), per_host[app]))
-        say("PostgreSQL connections: %d of a budget of %d (2 hosts x %d; "
-            "max_connections 200)" % (total, budget, per_host["app1"]))
-        self.assertGreater(total, 0)
+        say("without a pooler each host would hold %s = %d PostgreSQL connections"
+            % (" + ".join("%s %d" % kv for kv in shape.items()), per_host["app1"]))
+        say("PgBouncer: %d client connections from the pools; PostgreSQL connections: "
+            "from PgBouncer %s, from app1 %s, from app2 %s"
+            % (clients, used.get(addr("data"), {}), used.get(addr("app1"), {}),
+               used.get(addr("app2"), {})))
+        say("PostgreSQL connections: %d of a budget of %d (%d per database x %d + the mailer's "
+            "LISTEN per host x %d), instead of %d direct"
+            % (total, budget, PG_POOL_SIZE, len(DATABASES), len(APPS), sum(per_host.values())))
+        self.assertGreater(clients, PG_POOL_SIZE * len(DATABASES))
         self.assertLessEqual(total, budget)
+        for db, n in used.get(addr("data"), {}).items():
+            self.assertLessEqual(n, PG_POOL_SIZE, db)
         for app in APPS:
-            self.assertLessEqual(sum(used.get(addr(app), {}).values()), per_host[app], app)
+            self.assertLessEqual(sum(used.get(addr(app), {}).values()), 1, app)
 
     def test_c_live_seat_map_across_gateways(self):
         f = self.flight()

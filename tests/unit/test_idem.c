@@ -65,6 +65,7 @@ static int teardown_group(void **state)
 static int setup(void **state)
 {
 	(void)state;
+	db_set_pooled(w.db, 0);
 	assert_int_equal(db_run(w.db, "TRUNCATE idempotency_keys"), 0);
 	runs = 0;
 	answer_status = 201;
@@ -281,6 +282,55 @@ static void test_stale_claim_taken_over(void **state)
 	assert_true(replayed(&r));
 	req_release(&r);
 	assert_int_equal(runs, 1);
+}
+
+/* Behind a transaction pooler no session lock is taken: the claim's
+ * lease stands for its running request, and a claim left unanswered is
+ * taken over once the lease has run out. */
+static void test_pooled_claim_leased(void **state)
+{
+	(void)state;
+	struct req r;
+	db_set_pooled(w.db, 1);
+	call(&r, 5, "key-1", "h1");
+	assert_int_equal(runs, 1);
+	assert_int_equal(r.status, 201);
+	req_release(&r);
+	call(&r, 5, "key-1", "h1");
+	assert_true(replayed(&r));
+	req_release(&r);
+	assert_int_equal(harness_pg_count(w.db, "SELECT count(*) FROM pg_locks "
+	                                        "WHERE locktype = 'advisory'"),
+	                 0);
+	/* a running claim (its lease ahead): 409, and 422 for another body */
+	/* clang-format off */
+	PGresult *res = db_query(w.db,
+		"INSERT INTO idempotency_keys (user_id, key, request_hash, lease_until) "
+		"VALUES ($1, $2, $3, now() + interval '60 seconds')",
+		DB_INT(5), DB_TEXT("key-2"), DB_TEXT("h1"));
+	/* clang-format on */
+	assert_int_equal(db_do(res), STORE_OK);
+	call(&r, 5, "key-2", "h1");
+	assert_int_equal(r.status, 409);
+	assert_non_null(strstr(buf_str(&r.out), "still being processed"));
+	req_release(&r);
+	call(&r, 5, "key-2", "h2");
+	assert_int_equal(r.status, 422);
+	req_release(&r);
+	assert_int_equal(runs, 1);
+	/* its request died: once the lease is out, a repeat takes it over */
+	assert_int_equal(db_run(w.db, "UPDATE idempotency_keys SET lease_until = now() - "
+	                              "interval '1 second' WHERE key = 'key-2'"),
+	                 0);
+	call(&r, 5, "key-2", "h1");
+	assert_int_equal(runs, 2);
+	assert_int_equal(r.status, 201);
+	assert_false(replayed(&r));
+	req_release(&r);
+	call(&r, 5, "key-2", "h1");
+	assert_true(replayed(&r));
+	req_release(&r);
+	assert_int_equal(runs, 2);
 }
 
 /* After 24 h a key is free again, for any request. */
@@ -584,6 +634,7 @@ int main(int argc, char **argv)
 	        TEST(test_other_request_422),
 	        TEST(test_in_flight_409),
 	        TEST(test_stale_claim_taken_over),
+	        TEST(test_pooled_claim_leased),
 	        TEST(test_recorded_in_transaction),
 	        TEST(test_aged_out_key_reused),
 	        TEST(test_5xx_not_kept),

@@ -381,8 +381,13 @@ void mailer_tick(struct worker *w)
 {
 	static struct store_listener *listener;
 
+	/* LISTEN needs a session of its own: through a transaction pooler it
+	 * would land on a server connection that others then use */
 	if (listener == NULL)
-		listener = store_listener_new(w->conf->database_url, w->conf->db_timeout_ms);
+		listener = store_listener_new(settings(w)->listen_url ? settings(w)->listen_url
+		                              : w->conf->db_pooler    ? NULL
+		                                                      : w->conf->database_url,
+		                              w->conf->db_timeout_ms);
 	/* listen before claiming, so work queued meanwhile still wakes us */
 	store_listener_ready(listener);
 	int n;

@@ -14,6 +14,7 @@ struct mailer_settings {
 	char *smtp_from;       /* SMTP_FROM: a bare address */
 	int mail_max_attempts; /* MAIL_MAX_ATTEMPTS before a notification fails */
 	int poll_ms;           /* MAILER_POLL_MS between polls when not woken */
+	char *listen_url;      /* DATABASE_LISTEN_URL: LISTEN past a pooler (optional) */
 };
 
 /* The tick child: send what is due, then wait for a wake-up (NOTIFY

@@ -55,6 +55,12 @@ static const struct conf_setting settings[] = {
          .max = 600000,
          .offset = SETTING(poll_ms),
          .help = "poll interval when no NOTIFY wakes the mailer"},
+        {.name = "DATABASE_LISTEN_URL",
+         .type = CONF_TEXT,
+         .flags = CONF_SECRET,
+         .offset = SETTING(listen_url),
+         .help = "a direct connection for LISTEN mail_queued when DATABASE_URL is a transaction "
+                 "pooler (default: DATABASE_URL, or none behind a pooler: then it polls)"},
         {.name = NULL},
 };
 

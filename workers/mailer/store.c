@@ -141,7 +141,7 @@ struct store_listener *store_listener_new(const char *url, int timeout_ms)
 {
 	struct store_listener *l = xcalloc(1, sizeof(*l));
 
-	l->url = xstrdup(url);
+	l->url = url ? xstrdup(url) : NULL;
 	l->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
 	return l;
 }
@@ -168,6 +168,13 @@ static int listen_now(struct store_listener *l)
 	const char *keys[] = {"dbname", "connect_timeout", "keepalives", "application_name", NULL};
 	const char *vals[] = {l->url, timeout, "1", "flightops-mailer-listen", NULL};
 
+	if (l->url == NULL) {
+		if (!l->down)
+			log_info("no connection to listen on behind the pooler "
+			         "(DATABASE_LISTEN_URL); polling");
+		l->down = 1;
+		return -1;
+	}
 	snprintf(timeout, sizeof(timeout), "%d", l->timeout_ms < 2000 ? 2 : l->timeout_ms / 1000);
 	l->conn = PQconnectdbParams(keys, vals, 1);
 	if (l->conn && PQstatus(l->conn) == CONNECTION_OK) {

@@ -46,7 +46,7 @@ enum store_status store_release(struct db *db, int64_t id);
 
 struct store_listener;
 
-/* A LISTEN mail_queued connection to url (connects lazily). */
+/* A LISTEN mail_queued connection to url (connects lazily; NULL: none, poll). */
 struct store_listener *store_listener_new(const char *url, int timeout_ms);
 void store_listener_free(struct store_listener *l);
 /* Connect and LISTEN if not yet done, and drop the wake-ups already
