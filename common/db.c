@@ -4,10 +4,11 @@
  * failover) the connection is re-established and the statement retried
  * once, unless a transaction was open: then the caller sees the error.
  * Behind a transaction pooler (PgBouncer, pool_mode = transaction) the
- * server connection may change between transactions, so nothing lives in
- * the session: statements go unnamed (parse, bind, execute in one round
- * trip), and the statement timeout is the role's, not a startup option
- * (which PgBouncer refuses). */
+ * server connection may change between transactions, so nothing of ours
+ * lives in the session: a statement outside a transaction is named after
+ * its text (see run_pooled), one inside goes unnamed (parse, bind,
+ * execute in one round trip), and the statement timeout is the role's,
+ * not a startup option (which PgBouncer refuses). */
 #include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -123,11 +124,99 @@ static const char *statement(struct db *d, const char *sql, int n, char *name, s
 	return name;
 }
 
+/* The SQLSTATE of a failed result, or "". */
+static const char *state_of(const PGresult *res)
+{
+	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	return st ? st : "";
+}
+
+#define NO_SUCH_STATEMENT "26000" /* invalid_sql_statement_name */
+#define STATEMENT_EXISTS  "42P05" /* duplicate_prepared_statement */
+
+/* The first result of a pipeline's next command (or its sync), the
+ * command's other results (none, normally) cleared. */
+static PGresult *take(PGconn *c)
+{
+	PGresult *first = PQgetResult(c), *more;
+
+	if (first == NULL || PQresultStatus(first) == PGRES_PIPELINE_SYNC)
+		return first;
+	while ((more = PQgetResult(c)) != NULL)
+		PQclear(more);
+	return first;
+}
+
+/* Prepare sql as name and run it in one unit (Parse, Bind, Execute,
+ * Sync: a transaction pooler keeps it on one server connection). The
+ * run's result, or the prepare's error. */
+static PGresult *prepare_and_run(struct db *d, const char *name, const char *sql, int n,
+                                 const char *const *params)
+{
+	PGresult *prep = NULL, *run = NULL;
+
+	if (PQenterPipelineMode(d->conn) != 1)
+		return PQexecParams(d->conn, sql, n, NULL, params, NULL, NULL, 0);
+	if (PQsendPrepare(d->conn, name, sql, n, NULL) == 1 &&
+	    PQsendQueryPrepared(d->conn, name, n, params, NULL, NULL, 0) == 1 &&
+	    PQpipelineSync(d->conn) == 1) {
+		prep = take(d->conn);
+		run = take(d->conn);
+		PQclear(take(d->conn)); /* the sync */
+	}
+	if (PQexitPipelineMode(d->conn) != 1) {
+		/* results left over: this connection is of no more use */
+		log_warn("database pipeline left unfinished", "error", PQerrorMessage(d->conn));
+		PQclear(run);
+		run = NULL;
+		drop(d);
+	}
+	if (prep && PQresultStatus(prep) != PGRES_COMMAND_OK) {
+		PQclear(run);
+		return prep;
+	}
+	PQclear(prep);
+	return run;
+}
+
+/* Behind a transaction pooler, outside a transaction: the statement goes
+ * by a name made from a hash of its text, so whichever server connection
+ * the pooler picks may already hold it, prepared there by any client of
+ * any host (the same text is the same statement); where it does not, it
+ * is prepared and run in one unit. Inside a transaction a failure would
+ * end it, so there (and for statements without parameters, BEGIN and
+ * COMMIT among them) statements go unnamed. */
+static PGresult *run_pooled(struct db *d, const char *sql, int n, const char *const *params)
+{
+	char name[24];
+	uint64_t h = 1469598103934665603ULL;
+
+	if (d->in_tx || n == 0)
+		return PQexecParams(d->conn, sql, n, NULL, params, NULL, NULL, 0);
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	snprintf(name, sizeof(name), "fo_%016" PRIx64, h);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		PGresult *res = PQexecPrepared(d->conn, name, n, params, NULL, NULL, 0);
+		if (strcmp(state_of(res), NO_SUCH_STATEMENT) != 0)
+			return res;
+		PQclear(res);
+		res = prepare_and_run(d, name, sql, n, params);
+		/* the unit landed where another client had prepared it: again */
+		if (strcmp(state_of(res), STATEMENT_EXISTS) != 0)
+			return res;
+		PQclear(res);
+	}
+	return PQexecParams(d->conn, sql, n, NULL, params, NULL, NULL, 0);
+}
+
 static PGresult *run_once(struct db *d, const char *sql, int n, const char *const *params)
 {
 	char name[16];
-	const char *stmt = statement(d, sql, n, name, sizeof(name));
 
+	if (d->pooled)
+		return run_pooled(d, sql, n, params);
+	const char *stmt = statement(d, sql, n, name, sizeof(name));
 	if (stmt)
 		return PQexecPrepared(d->conn, stmt, n, params, NULL, NULL, 0);
 	return PQexecParams(d->conn, sql, n, NULL, params, NULL, NULL, 0);

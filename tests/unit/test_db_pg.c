@@ -54,8 +54,19 @@ static void test_direct_keeps_session_state(void **state)
 	db_free(db);
 }
 
-/* Behind a transaction pooler nothing is left in the session: no
- * prepared statement, no startup option (PgBouncer refuses "options"). */
+static int64_t fetch_int(struct db *db, int64_t v)
+{
+	PGresult *res = db_query(db, "SELECT $1::bigint + 1", DB_INT(v));
+	assert_non_null(res);
+	int64_t got = db_int(res, 0, 0);
+	PQclear(res);
+	return got;
+}
+
+/* Behind a transaction pooler nothing of this client's is left in the
+ * session: outside a transaction a statement goes by its text's hash
+ * (prepared on the first miss, in the same unit as its run), inside one
+ * unnamed; and no startup option is sent (PgBouncer refuses "options"). */
 static void test_pooled_keeps_nothing(void **state)
 {
 	(void)state;
@@ -64,8 +75,21 @@ static void test_pooled_keeps_nothing(void **state)
 
 	assert_true(db_pooled(db));
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(db_do(db_query(db, "SELECT $1::int", DB_INT(i))), STORE_OK);
-	assert_int_equal(prepared_here(db), 0);
+		assert_int_equal(fetch_int(db, i), i + 1);
+	assert_int_equal(harness_pg_count(db, "SELECT count(*) FROM pg_prepared_statements "
+	                                      "WHERE name LIKE 'fo\\_%'"),
+	                 1);
+	assert_int_equal(prepared_here(db), 1);
+	assert_int_equal(db_run(db, "BEGIN"), 0);
+	assert_int_equal(db_do(db_query(db, "SELECT $1::text", DB_TEXT("in a transaction"))),
+	                 STORE_OK);
+	assert_int_equal(fetch_int(db, 41), 42);
+	assert_int_equal(db_run(db, "COMMIT"), 0);
+	assert_int_equal(prepared_here(db), 1);
+	/* a server connection that lost it (the pooler opened a new one) */
+	assert_int_equal(db_run(db, "DEALLOCATE ALL"), 0);
+	assert_int_equal(fetch_int(db, 1), 2);
+	assert_int_equal(prepared_here(db), 1);
 	show_timeout(db, timeout, sizeof(timeout));
 	assert_string_equal(timeout, "0"); /* the server's (a role's, in production) */
 	db_free(db);
