@@ -516,14 +516,20 @@ struct created_answer {
 	char *body; /* malloc'd: the exact bytes replied */
 };
 
-static int record_created(struct db *db, const struct booking *out, void *ctx)
+static void created_body(struct created_answer *a, const struct booking *out)
 {
-	struct created_answer *a = ctx;
 	struct json_object *o = booking_json(out);
 
 	free(a->body);
 	a->body = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
+}
+
+static int record_created(struct db *db, const struct booking *out, void *ctx)
+{
+	struct created_answer *a = ctx;
+
+	created_body(a, out);
 	return idem_record(db, a->r, 201, a->body);
 }
 
@@ -597,11 +603,15 @@ static void create(struct req *r)
 	}
 	struct created_answer answer = {r, NULL};
 	taken[0] = '\0';
-	enum create_result rc =
-	        store_booking_create(r->w->db, b, c->max_active_holds, c->hold_seconds,
-	                             record_created, &answer, out, taken, sizeof(taken));
+	/* without a key there is nothing to record: the hold is then one
+	 * statement, its own transaction (store.h) */
+	enum create_result rc = store_booking_create(
+	        r->w->db, b, c->max_active_holds, c->hold_seconds,
+	        *r->idempotency_key ? record_created : NULL, &answer, out, taken, sizeof(taken));
 	/* the locks were only for deciding: PostgreSQL has decided */
 	unlock_seats(r->w, b);
+	if (rc == CREATE_OK && answer.body == NULL)
+		created_body(&answer, out);
 	if (rc == CREATE_OK)
 		reply_created(r, out, answer.body);
 	else if (rc == CREATE_SEAT_TAKEN)

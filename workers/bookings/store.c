@@ -1,8 +1,9 @@
 /* store.c - SQL of the bookings service. Constant statements with $n
  * parameters; rows are copied into struct booking. The seat decision is
  * the INSERT ... ON CONFLICT against the partial unique index on live
- * seats (booking_seats_live, a row per passenger); everything else here
- * is bookkeeping around it. Every statement that ends a booking (expiry,
+ * seats (booking_seats_live, a row per passenger), made with the rest of
+ * a hold by the SQL function booking_hold (sql/bookings/007), in one round
+ * trip; everything else here is bookkeeping around it. Every statement that ends a booking (expiry,
  * cancellation) also sets its seats' live to false. A change that
  * others must hear of (expiry, confirmation, cancellation) writes its
  * events in the same statement, in the receivers' formats
@@ -18,8 +19,6 @@
 #include "notifications/event.h"
 #include "payments/event.h"
 #include "store.h"
-
-#define SQLSTATE_UNIQUE_VIOLATION "23505"
 
 /* The columns read_row reads, in its order. */
 /* clang-format off */
@@ -193,14 +192,6 @@ static enum store_status all(PGresult *res, struct booking **out, int *n)
 
 /* ---- the create transaction ---- */
 
-/* Serialise the creates of one user, so the hold count below is true. */
-static enum store_status lock_user(struct db *db, int64_t user_id)
-{
-	return db_do(db_query(db,
-	                      "SELECT pg_advisory_xact_lock(hashtextextended('holds:' || $1, 0))",
-	                      DB_INT(user_id)));
-}
-
 /* The overdue holds on the seats (an array literal) give way, every seat
  * of each (and their owners hear of it). */
 static enum store_status expire_seats(struct db *db, int64_t flight_id, const char *seats)
@@ -220,74 +211,6 @@ static enum store_status expire_seats(struct db *db, int64_t flight_id, const ch
 	/* clang-format on */
 }
 
-/* The seats the user's live holds hold, or -1. */
-static int64_t live_holds(struct db *db, int64_t user_id)
-{
-	/* clang-format off */
-	PGresult *res = db_query(db,
-		"SELECT count(*) FROM bookings b JOIN booking_seats s ON s.booking_id = b.id "
-		"WHERE b.user_id = $1 AND b.status = 'pending' AND b.hold_expires_at > now()",
-		DB_INT(user_id));
-	/* clang-format on */
-	if (res == NULL)
-		return -1;
-	int64_t n = db_int(res, 0, 0);
-	PQclear(res);
-	return n;
-}
-
-/* One attempt at the hold with reference ref: the row, or NULL after a
- * failure (db_sqlstate tells a reference clash). */
-static PGresult *insert_row(struct db *db, const char *ref, const struct booking *b,
-                            int hold_seconds)
-{
-	/* clang-format off */
-	return db_query(db,
-		"INSERT INTO bookings (reference, user_id, flight_id, seat_number, total_cents, "
-		"                      hold_expires_at, lock_token, "
-		"                      flight_number, origin, destination, departure_time, "
-		"                      request_id, idempotency_key, request_hash) "
-		"VALUES ($1, $2, $3, $4, $5, "
-		"        now() + make_interval(secs => $6::int), $7, "
-		"        $8, $9, $10, NULLIF($11, '')::timestamptz, NULLIF($12, ''), "
-		"        NULLIF($13, ''), NULLIF($14, '')) "
-		"RETURNING id",
-		DB_TEXT(ref), DB_INT(b->user_id), DB_INT(b->flight_id), DB_TEXT(b->seat_number),
-		DB_INT(b->total_cents), DB_INT(hold_seconds), DB_TEXT(b->lock_token),
-		DB_TEXT(b->flight_number), DB_TEXT(b->origin), DB_TEXT(b->destination),
-		DB_TEXT(b->departure_time), DB_TEXT(b->request_id), DB_TEXT(b->idempotency_key),
-		DB_TEXT(b->request_hash));
-	/* clang-format on */
-}
-
-/* Insert the booking's row (its id into *id); retries on the (rare)
- * clash of a fresh reference. */
-static enum create_result insert_hold(struct db *db, const struct booking *b, int hold_seconds,
-                                      int64_t *id)
-{
-	char ref[8];
-
-	for (int attempt = 0; attempt < 5; attempt++) {
-		new_reference(ref);
-		if (db_run(db, "SAVEPOINT hold") < 0)
-			return CREATE_ERROR;
-		PGresult *res = insert_row(db, ref, b, hold_seconds);
-		if (res == NULL && strcmp(db_sqlstate(db), SQLSTATE_UNIQUE_VIOLATION) == 0) {
-			if (db_run(db, "ROLLBACK TO SAVEPOINT hold") < 0)
-				return CREATE_ERROR;
-			continue;
-		}
-		if (res == NULL)
-			return CREATE_ERROR;
-		int ok = PQntuples(res) == 1;
-		if (ok)
-			*id = db_int(res, 0, 0);
-		PQclear(res);
-		return ok ? CREATE_OK : CREATE_ERROR;
-	}
-	return CREATE_ERROR;
-}
-
 /* b's seats as an array literal ("{12A,12B}": canonical seat names need
  * no quoting) into out. */
 static void seats_literal(const struct booking *b, char *out, size_t len)
@@ -301,7 +224,7 @@ static void seats_literal(const struct booking *b, char *out, size_t len)
 		snprintf(out + at, len - at, "}");
 }
 
-/* b's passengers as the rows insert_seats reads (malloc'd). */
+/* b's passengers as the rows booking_hold reads (malloc'd). */
 static char *seats_json(const struct booking *b)
 {
 	struct json_object *list = json_object_new_array();
@@ -323,83 +246,109 @@ static char *seats_json(const struct booking *b)
 	return text;
 }
 
-/* The seats of booking id, all or none: the partial unique index on live
- * seats decides each (a seat another transaction is inserting waits for
- * it to end). They go in in seat order, so two holds that overlap wait
- * for each other in the same order and never deadlock. CREATE_SEAT_TAKEN
- * names the seats that were taken in taken. */
-static enum create_result insert_seats(struct db *db, int64_t id, const struct booking *b,
-                                       char *taken, size_t takenlen)
+/* Fresh references to try in turn, as an array literal: a clash (rare)
+ * takes the next. */
+#define HOLD_REFS 5
+static void refs_literal(char *out, size_t len)
 {
+	char ref[8];
+	size_t at = (size_t)snprintf(out, len, "{");
+
+	for (int i = 0; i < HOLD_REFS && at < len; i++) {
+		new_reference(ref);
+		at += (size_t)snprintf(out + at, len - at, "%s%s", i ? "," : "", ref);
+	}
+	if (at < len)
+		snprintf(out + at, len - at, "}");
+}
+
+/* The hold in one statement (booking_hold, sql/bookings/007): the user's
+ * creates serialised, the hold count checked, the row under a fresh
+ * reference, its seats in seat order judged by the partial unique index
+ * on live seats, all or none. The new row is read from what the function
+ * returns: its own statements' rows are not in this statement's snapshot.
+ * Columns: read_row's, then the outcome and the taken seats. */
+/* clang-format off */
+static const char hold_sql[] =
+	"SELECT " BASE_COLUMNS ", passengers, outcome, coalesce(taken, '') FROM ("
+	"  SELECT (h.booking).*, h.passengers, h.outcome, h.taken "
+	"  FROM booking_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+	"                    $16) h) x";
+/* clang-format on */
+#define HOLD_OUTCOME_COL 15
+
+/* One call of booking_hold: CREATE_OK with out, CREATE_SEAT_TAKEN (taken
+ * named), CREATE_TOO_MANY_HOLDS, CREATE_ERROR; *overdue when the seats
+ * were taken by overdue holds (expire them, then try again). */
+static enum create_result hold(struct db *db, const struct booking *b, int max_holds,
+                               int hold_seconds, struct booking *out, char *taken, size_t takenlen,
+                               int *overdue)
+{
+	char refs[HOLD_REFS * 8 + 4], outcome[16];
 	char *rows = seats_json(b);
-	/* clang-format off */
-	PGresult *res = db_query(db,
-		"INSERT INTO booking_seats (booking_id, position, flight_id, seat_number, full_name, "
-		"                           cabin, price_cents) "
-		"SELECT $1, p.o, $2, p.s, p.n, p.c, p.p "
-		"FROM json_to_recordset($3::json) AS p(o smallint, s text, n text, c text, p bigint, "
-		"                                      i int) "
-		"ORDER BY p.i "
-		"ON CONFLICT (flight_id, seat_number) WHERE live DO NOTHING "
-		"RETURNING seat_number",
-		DB_INT(id), DB_INT(b->flight_id), DB_TEXT(rows));
-	/* clang-format on */
+
+	refs_literal(refs, sizeof(refs));
+	PGresult *res =
+	        db_query(db, hold_sql, DB_INT(b->user_id), DB_INT(b->flight_id), DB_INT(max_holds),
+	                 DB_INT(hold_seconds), DB_TEXT(refs), DB_TEXT(b->seat_number),
+	                 DB_INT(b->total_cents), DB_TEXT(b->lock_token), DB_TEXT(b->flight_number),
+	                 DB_TEXT(b->origin), DB_TEXT(b->destination), DB_TEXT(b->departure_time),
+	                 DB_TEXT(b->request_id), DB_TEXT(b->idempotency_key),
+	                 DB_TEXT(b->request_hash), DB_TEXT(rows));
 	free(rows);
+	*overdue = 0;
 	if (res == NULL)
 		return CREATE_ERROR;
-	int got = PQntuples(res);
-	if (got == b->npassengers) {
+	if (PQntuples(res) != 1 || PQnfields(res) != HOLD_OUTCOME_COL + 2) {
 		PQclear(res);
-		return CREATE_OK;
+		return CREATE_ERROR;
 	}
-	size_t at = 0;
-	taken[0] = '\0';
-	for (int i = 0; i < b->npassengers; i++) {
-		int held = 0;
-		for (int k = 0; k < got && !held; k++)
-			held = strcmp(PQgetvalue(res, k, 0), b->passengers[i].seat_number) == 0;
-		if (!held && at < takenlen)
-			at += (size_t)snprintf(taken + at, takenlen - at, "%s%s", at ? ", " : "",
-			                       b->passengers[i].seat_number);
+	db_text(outcome, sizeof(outcome), res, 0, HOLD_OUTCOME_COL);
+	enum create_result rc = CREATE_ERROR;
+	if (strcmp(outcome, "ok") == 0) {
+		read_row(res, 0, out);
+		rc = CREATE_OK;
+	} else if (strcmp(outcome, "taken") == 0 || strcmp(outcome, "overdue") == 0) {
+		db_text(taken, takenlen, res, 0, HOLD_OUTCOME_COL + 1);
+		*overdue = outcome[0] == 'o';
+		rc = CREATE_SEAT_TAKEN;
+	} else if (strcmp(outcome, "too_many") == 0) {
+		rc = CREATE_TOO_MANY_HOLDS;
 	}
 	PQclear(res);
-	return CREATE_SEAT_TAKEN;
+	return rc;
 }
 
-static enum create_result create_in_tx(struct db *db, const struct booking *b, int max_holds,
-                                       int hold_seconds, struct booking *out, char *taken,
-                                       size_t takenlen)
-{
-	char seats[BOOKING_PASSENGERS_MAX * 8 + 4];
-	int64_t id = 0;
-
-	if (b->npassengers < 1 || b->npassengers > BOOKING_PASSENGERS_MAX)
-		return CREATE_ERROR;
-	seats_literal(b, seats, sizeof(seats));
-	if (lock_user(db, b->user_id) != STORE_OK ||
-	    expire_seats(db, b->flight_id, seats) != STORE_OK)
-		return CREATE_ERROR;
-	int64_t holds = live_holds(db, b->user_id);
-	if (holds < 0)
-		return CREATE_ERROR;
-	if (holds + b->npassengers > max_holds)
-		return CREATE_TOO_MANY_HOLDS;
-	enum create_result rc = insert_hold(db, b, hold_seconds, &id);
-	if (rc == CREATE_OK)
-		rc = insert_seats(db, id, b, taken, takenlen);
-	if (rc != CREATE_OK)
-		return rc;
-	return store_booking_get(db, id, 0, out) == STORE_OK ? CREATE_OK : CREATE_ERROR;
-}
-
+/* One round trip when nothing is to be recorded before COMMIT and no
+ * overdue hold is in the way (booking_hold is one statement, its own
+ * transaction); else BEGIN, [expire the overdue holds on the seats,]
+ * booking_hold, before_commit, COMMIT, as one transaction. */
 enum create_result store_booking_create(struct db *db, const struct booking *b, int max_holds,
                                         int hold_seconds, store_before_commit before_commit,
                                         void *ctx, struct booking *out, char *taken,
                                         size_t takenlen)
 {
-	if (db_run(db, "BEGIN") < 0)
+	char seats[BOOKING_PASSENGERS_MAX * 8 + 4];
+	int in_tx = before_commit != NULL, overdue = 0;
+
+	if (b->npassengers < 1 || b->npassengers > BOOKING_PASSENGERS_MAX)
 		return CREATE_ERROR;
-	enum create_result rc = create_in_tx(db, b, max_holds, hold_seconds, out, taken, takenlen);
+	if (in_tx && db_run(db, "BEGIN") < 0)
+		return CREATE_ERROR;
+	enum create_result rc =
+	        hold(db, b, max_holds, hold_seconds, out, taken, takenlen, &overdue);
+	if (rc == CREATE_SEAT_TAKEN && overdue) {
+		/* the overdue holds give way, in the transaction of the hold */
+		seats_literal(b, seats, sizeof(seats));
+		if (!in_tx && db_run(db, "BEGIN") < 0)
+			return CREATE_ERROR;
+		in_tx = 1;
+		rc = expire_seats(db, b->flight_id, seats) != STORE_OK
+		             ? CREATE_ERROR
+		             : hold(db, b, max_holds, hold_seconds, out, taken, takenlen, &overdue);
+	}
+	if (!in_tx)
+		return rc;
 	if (rc == CREATE_OK && before_commit && before_commit(db, out, ctx) < 0)
 		rc = CREATE_ERROR;
 	if (rc != CREATE_OK || db_run(db, "COMMIT") < 0) {

@@ -82,7 +82,9 @@ typedef int (*store_before_commit)(struct db *db, const struct booking *out, voi
  * partial unique index on live seats decides; the seats are inserted in
  * seat_index order, so two overlapping holds cannot deadlock. All seats
  * or none: on CREATE_SEAT_TAKEN the seats that were taken are written to
- * taken ("12A, 12C", size takenlen) and nothing is held. */
+ * taken ("12A, 12C", size takenlen) and nothing is held. Without
+ * before_commit it is one statement (booking_hold, sql/bookings/007), its
+ * own transaction, unless overdue holds are on the seats. */
 enum create_result store_booking_create(struct db *db, const struct booking *b, int max_holds,
                                         int hold_seconds, store_before_commit before_commit,
                                         void *ctx, struct booking *out, char *taken,
