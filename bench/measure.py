@@ -545,8 +545,9 @@ def main():
         password = users[1][1]
         add("password hash ceiling", hash_ceiling(u["username"], password))
         tok = token_script("token", u["username"], password)
-        # the users pool through the bench nginx: the gateway and the users
-        # port limit /token per address, and wrk has one address
+        # the users pool's login lane (where the gateway sends /token)
+        # through the bench nginx: the gateway limits /token per address,
+        # and wrk has one address
         users_port = "http://127.0.0.1:%s/token" % os.environ["BENCH_USERS_DIRECT"]
         add("POST /token (users pool, no per-address limit)",
             wrk("token", users_port, tok, conns=16), "password hash ceiling", "≥ 0.9")

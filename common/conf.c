@@ -2,6 +2,7 @@
  * every problem at once. The shared settings are a table like any
  * service's; one reader handles every table. Only this module calls
  * getenv (through the function it is given). */
+#include <ctype.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 
 #define SEED_PLACEHOLDER "your-secret-key-here"
 #define KEY_MIN          32
+#define LANE_PORT_OFFSET 100 /* a lane on TCP listens this many ports above LISTEN */
+#define LANE_NAME_MAX    48
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const poolers[] = {"none", "transaction", NULL};
@@ -79,6 +82,13 @@ static const struct conf_setting service_timeout = {
 	.name = "SERVICE_TIMEOUT_MS", .type = CONF_INT, .def = "2000", .min = 50, .max = 60000,
 	.offset = SHARED(service_timeout_ms), .help = "hard timeout of a call to a peer"};
 /* clang-format on */
+
+/* The settings of a service's lane (service.h), named after it. */
+struct lane_table {
+	char names[3][LANE_NAME_MAX];
+	char help[160];
+	struct conf_setting s[4];
+};
 
 struct reader {
 	conf_getenv_fn get;
@@ -257,6 +267,88 @@ static void read_peers(struct reader *rd, struct conf *c, const struct service *
 	}
 }
 
+static void lane_setting_name(char *out, const char *lane, const char *suffix)
+{
+	size_t i = 0;
+
+	for (; lane[i] && i < LANE_NAME_MAX - 16; i++)
+		out[i] = (char)toupper((unsigned char)lane[i]);
+	snprintf(out + i, LANE_NAME_MAX - i, "_%s", suffix);
+}
+
+/* <LANE>_LISTEN and <LANE>_WORKERS have no fixed default: conf_load
+ * derives them from LISTEN and the machine before reading (as defaults()
+ * does for LISTEN and WORKERS), so --settings shows none. */
+static void lane_table(const struct service *svc, struct lane_table *t)
+{
+	const char *lane = svc->lane->name;
+
+	memset(t, 0, sizeof(*t));
+	lane_setting_name(t->names[0], lane, "LISTEN");
+	lane_setting_name(t->names[1], lane, "WORKERS");
+	lane_setting_name(t->names[2], lane, "NICE");
+	snprintf(t->help, sizeof(t->help),
+	         "socket of the %s lane's children (default: LISTEN's with -%s.sock, or its "
+	         "port + %d)",
+	         lane, lane, LANE_PORT_OFFSET);
+	t->s[0] = (struct conf_setting){.name = t->names[0],
+	                                .type = CONF_TEXT,
+	                                .offset = SHARED(lane_listen),
+	                                .help = t->help};
+	t->s[1] = (struct conf_setting){.name = t->names[1],
+	                                .type = CONF_INT,
+	                                .min = 1,
+	                                .max = 256,
+	                                .offset = SHARED(lane_workers),
+	                                .help = "children of that lane (default one per core)"};
+	t->s[2] = (struct conf_setting){
+	        .name = t->names[2],
+	        .type = CONF_INT,
+	        .def = "10",
+	        .min = 0,
+	        .max = 19,
+	        .offset = SHARED(lane_nice),
+	        .help = "nice value of that lane's children: the other children win the CPU"};
+}
+
+int conf_lane_listen(const char *listen, const char *lane, char *out, size_t outlen)
+{
+	size_t n = strlen(listen);
+	int len;
+
+	if (strncmp(listen, "unix:", 5) == 0) {
+		int sock = n > 10 && strcmp(listen + n - 5, ".sock") == 0;
+		len = snprintf(out, outlen, "%.*s-%s%s", (int)(sock ? n - 5 : n), listen, lane,
+		               sock ? ".sock" : "");
+	} else {
+		const char *colon = strrchr(listen, ':');
+		int64_t port;
+		if (colon == NULL || colon == listen ||
+		    field_parse_int64(colon + 1, 1, 65535 - LANE_PORT_OFFSET, &port) < 0)
+			return -1;
+		len = snprintf(out, outlen, "%.*s:%lld", (int)(colon - listen), listen,
+		               (long long)(port + LANE_PORT_OFFSET));
+	}
+	return len < 0 || (size_t)len >= outlen ? -1 : 0;
+}
+
+static void read_lane(struct reader *rd, struct conf *c, const struct service *svc)
+{
+	struct lane_table t;
+	char derived[256];
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	lane_table(svc, &t);
+	if (conf_lane_listen(c->listen, svc->lane->name, derived, sizeof(derived)) == 0)
+		c->lane_listen = xstrdup(derived);
+	c->lane_workers = cores > 0 ? (int)cores : 2;
+	read_table(rd, t.s, c);
+	if (c->lane_listen == NULL)
+		problem(rd, t.names[0], "has no default beside this LISTEN: set it");
+	else if (strcmp(c->lane_listen, c->listen) == 0)
+		problem(rd, t.names[0], "must differ from LISTEN");
+}
+
 int conf_load(struct conf *c, const struct service *svc, conf_getenv_fn get, struct buf *errors)
 {
 	struct reader rd = {get, errors, 0};
@@ -265,6 +357,8 @@ int conf_load(struct conf *c, const struct service *svc, conf_getenv_fn get, str
 	c->service = svc->name;
 	defaults(c, svc);
 	read_table(&rd, shared, c);
+	if (svc->lane)
+		read_lane(&rd, c, svc);
 	if (needs_secret_key(svc)) {
 		read_setting(&rd, &secret_key, c);
 		read_setting(&rd, &secret_key_accepted, c);
@@ -303,6 +397,7 @@ static void release_table(const struct conf_setting *t, void *base)
 void conf_release(struct conf *c, const struct service *svc)
 {
 	release_table(shared, c);
+	free(c->lane_listen);
 	free(c->secret_key);
 	free(c->service_key);
 	free(c->secret_key_accepted);
@@ -327,6 +422,12 @@ void conf_describe(const struct service *svc, struct buf *out)
 {
 	for (const struct conf_setting *s = shared; s->name; s++)
 		describe_one(out, s);
+	if (svc->lane) {
+		struct lane_table t;
+		lane_table(svc, &t);
+		for (const struct conf_setting *s = t.s; s->name; s++)
+			describe_one(out, s);
+	}
 	if (needs_secret_key(svc)) {
 		describe_one(out, &secret_key);
 		describe_one(out, &secret_key_accepted);

@@ -67,6 +67,10 @@ struct conf {
 	int service_timeout_ms;     /* SERVICE_TIMEOUT_MS for calls to peers */
 	char *cors_origins; /* CORS_ORIGINS: exact browser origins, comma-separated; NULL = none */
 	char *socket_group; /* SOCKET_GROUP: group of a unix LISTEN socket (0660); NULL = ours */
+	/* The service's lane (service.h), when it declares one: */
+	char *lane_listen;             /* <LANE>_LISTEN, default conf_lane_listen(LISTEN) */
+	int lane_workers;              /* <LANE>_WORKERS, default one per core */
+	int lane_nice;                 /* <LANE>_NICE: the lane children's nice value, default 10 */
 	const struct conf_peer *peers; /* the service's peers, NULL-terminated (may be NULL) */
 	char **peer_urls;              /* peer_urls[i]: the URL of peers[i] */
 };
@@ -91,6 +95,13 @@ void conf_describe(const struct service *svc, struct buf *out);
 
 /* The URL of peer name, or NULL when the service did not declare it. */
 const char *conf_peer_url(const struct conf *c, const char *name);
+
+/* The default <LANE>_LISTEN of a lane named lane beside listen:
+ * "unix:/x/users.sock" -> "unix:/x/users-login.sock" (a path not ending
+ * in .sock gets "-login" appended), "host:port" -> "host:<port + 100>".
+ * 0, or -1 when listen is neither, the port would pass 65535 or out is
+ * too small. Pure. */
+int conf_lane_listen(const char *listen, const char *lane, char *out, size_t outlen);
 
 /* Checks for CONF_TEXT settings: NULL when fine, else the problem. */
 const char *conf_check_address(const char *value); /* a bare e-mail address */

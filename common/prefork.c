@@ -1,9 +1,11 @@
 /* prefork.c - the pool master and its children. The master owns the
- * listening socket, the shared metrics and the per-child status slots; it
+ * listening sockets, the shared metrics and the per-child status slots; it
  * forks request children (and one tick child when the service has
- * background work), respawns any that exit, and stops them gracefully.
- * Children accept FastCGI requests one at a time. The master never
- * serves a request and holds no database connection once it has forked. */
+ * background work; and the children of its lane, on their own socket at a
+ * lower CPU priority, when it declares one), respawns any that exit, and
+ * stops them gracefully. Children accept FastCGI requests one at a time.
+ * The master never serves a request and holds no database connection
+ * once it has forked. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -19,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,6 +35,7 @@
 #include "db.h"
 #include "kv.h"
 #include "log.h"
+#include "mem.h"
 #include "metrics.h"
 #include "prefork.h"
 #include "serve.h"
@@ -44,12 +48,22 @@
 #define CRASH_WINDOW      1000 /* a child that dies sooner is respawned after a pause */
 #define DB_WAIT_TRIES     30
 #define FCGI_IO_TIMEOUT_S 30 /* a FastCGI connection idle this long mid-request is dropped */
+#define LANE_LABEL        64
 
 struct worker worker;
+
+/* The pool's listeners: the one of every request child, and its lane's. */
+enum { LISTENER_MAIN, LISTENER_LANE, LISTENERS };
+
+struct listener {
+	int fd;
+	int tcp; /* on TCP: set TCP_NODELAY on connections */
+};
 
 struct child {
 	pid_t pid;
 	int tick;
+	int lane; /* a child of the service's lane */
 	long long started;
 	long long respawn_at;
 };
@@ -60,7 +74,10 @@ static sigset_t child_waitmask; /* the mask while a child waits: SIGTERM/SIGINT 
 static struct child *children;
 static int nchildren;
 static char (*busy_slots)[SLOT_TEXT];
-static int worker_tcp; /* the pool listens on TCP: set TCP_NODELAY on connections */
+static struct listener listeners[LISTENERS] = {{-1, 0}, {-1, 0}};
+static int worker_tcp; /* this child's listener is on TCP */
+/* What a lane child serves: the service with only the lane's routes. */
+static struct service lane_svc;
 
 static void on_master_signal(int sig)
 {
@@ -175,13 +192,16 @@ static int listen_tcp(const char *host, int port)
 	return fd;
 }
 
-static int open_listener(const char *listen)
+/* Listen on listen, the address of lane ("main" or the service's lane):
+ * 0 or -1. */
+static int open_listener(struct listener *l, const char *lane, const char *listen)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], host[256];
 	int port;
 
 	if (prefork_parse_listen(listen, path, sizeof(path), host, sizeof(host), &port) < 0) {
-		log_error("LISTEN must be unix:/absolute/path or host:port", "listen", listen);
+		log_error("a listen address must be unix:/absolute/path or host:port", "lane", lane,
+		          "listen", listen);
 		return -1;
 	}
 	int fd = path[0] ? listen_unix(path, worker.conf->socket_group) : listen_tcp(host, port);
@@ -192,15 +212,20 @@ static int open_listener(const char *listen)
 		close(fd);
 		return -1;
 	}
-	worker_tcp = fd >= 0 && !path[0];
-	return fd;
+	l->fd = fd;
+	l->tcp = !path[0];
+	return fd < 0 ? -1 : 0;
 }
 
-static void unlink_listener(const char *listen)
+static void close_listener(struct listener *l, const char *listen)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], host[256], lock[128];
 	int port;
 
+	if (l->fd < 0)
+		return;
+	close(l->fd);
+	l->fd = -1;
 	if (prefork_parse_listen(listen, path, sizeof(path), host, sizeof(host), &port) == 0 &&
 	    path[0]) {
 		unlink(path);
@@ -290,11 +315,14 @@ static int next_connection(int fd, int ep)
  * read (ipcFd set; keepConnection keeps FCGX_Accept_r from closing it
  * before it is read), so a stop signal never finds a connection half
  * taken. */
-static void run_requests(int fd)
+static void run_requests(int fd, const char *lane)
 {
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = fd};
 	int ep = epoll_create1(EPOLL_CLOEXEC);
+	char label[LANE_LABEL];
 	FCGX_Request fr;
+
+	snprintf(label, sizeof(label), "lane=\"%s\"", lane);
 
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		log_error("cannot watch the listening socket", "error", strerror(errno));
@@ -310,39 +338,92 @@ static void run_requests(int fd)
 		if (FCGX_Accept_r(&fr) < 0)
 			continue; /* the peer left before sending a request */
 		serve_request(&worker, &fr);
+		/* counted before the answer leaves (FCGX_Finish_r flushes it), as
+		 * serve.c counts it: a caller that got it sees it in /metrics */
+		metrics_inc(worker.metrics, "pool_lane_requests_total", label);
 		FCGX_Finish_r(&fr);
 		n++;
 	}
 	close(ep);
 }
 
-/* Name the process "<service>:tick" or "<service>:worker" (/proc/<pid>/comm,
- * ps), so an operator can tell the background child from request ones. */
-static void name_child(int tick)
+/* Name the process "<service>:tick", "<service>:<lane>" or
+ * "<service>:worker" (/proc/<pid>/comm, ps), so an operator can tell the
+ * background child and the lane's from request ones. */
+static void name_child(const struct child *c)
 {
+	const char *what = c->tick ? "tick" : c->lane ? worker.svc->lane->name : "worker";
 	char name[16];
 
-	snprintf(name, sizeof(name), "%s:%s", worker.svc->name, tick ? "tick" : "worker");
+	snprintf(name, sizeof(name), "%s:%s", worker.svc->name, what);
 	prctl(PR_SET_NAME, name, 0, 0, 0);
 }
 
-static void child_main(int idx, int fd, int tick)
+/* Where the kernel groups processes by session (autogroup, the default
+ * outside a cgroup with its own CPU weight), a nice value weighs only
+ * against the same session's processes, and the pool's session would
+ * compete with nginx's and PostgreSQL's at full weight however nice its
+ * hashing children are. A session of its own at that nice makes the
+ * child yield to them too. Out of the master's process group, the child
+ * is killed with its master instead (whoever kills the group). Without
+ * autogroups there is no file: nothing more to do. */
+static void own_autogroup(const char *nice, pid_t master)
 {
+	int fd;
+
+	if (setsid() < 0)
+		return;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != master)
+		_exit(0); /* the master died before the line above */
+	fd = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, nice, strlen(nice)) < 0)
+		log_warn("cannot lower the lane's autogroup priority", "nice", nice, "error",
+		         strerror(errno));
+	close(fd);
+}
+
+/* A lane child yields the CPU to the pool's other children (and the rest
+ * of the host) and serves only the lane's routes. */
+static void enter_lane(pid_t master)
+{
+	char value[8];
+
+	snprintf(value, sizeof(value), "%d", worker.conf->lane_nice);
+	own_autogroup(value, master);
+	if (setpriority(PRIO_PROCESS, 0, worker.conf->lane_nice) < 0)
+		log_warn("cannot lower the lane's CPU priority", "nice", value, "error",
+		         strerror(errno));
+	worker.svc = &lane_svc;
+}
+
+static void child_main(int idx, pid_t master)
+{
+	const struct child *c = &children[idx];
+
 	child_signals();
-	name_child(tick);
+	name_child(c);
 	worker.busy_route = busy_slots[idx];
 	busy_slots[idx][0] = '\0';
+	if (c->lane)
+		enter_lane(master);
+	worker_tcp = listeners[c->lane ? LISTENER_LANE : LISTENER_MAIN].tcp;
 	connect_stores();
-	if (tick)
+	if (c->tick)
 		run_tick();
+	else if (c->lane)
+		run_requests(listeners[LISTENER_LANE].fd, worker.svc->lane->name);
 	else
-		run_requests(fd);
+		run_requests(listeners[LISTENER_MAIN].fd, "main");
 	close_stores();
 	_exit(0);
 }
 
-static void spawn(int idx, int fd)
+static void spawn(int idx)
 {
+	pid_t master = getpid();
 	pid_t pid = fork();
 
 	if (pid < 0) {
@@ -351,7 +432,7 @@ static void spawn(int idx, int fd)
 		return;
 	}
 	if (pid == 0)
-		child_main(idx, fd, children[idx].tick);
+		child_main(idx, master);
 	children[idx].pid = pid;
 	children[idx].started = clock_ms();
 	children[idx].respawn_at = 0;
@@ -427,20 +508,20 @@ static void stop_children(void)
 	}
 }
 
-static void respawn_due(int fd)
+static void respawn_due(void)
 {
 	long long now = clock_ms();
 
 	for (int i = 0; i < nchildren; i++)
 		if (children[i].pid == 0 && children[i].respawn_at <= now)
-			spawn(i, fd);
+			spawn(i);
 }
 
-static void master_loop(int fd, const sigset_t *waitmask)
+static void master_loop(const sigset_t *waitmask)
 {
 	struct timespec tick = {0, 200 * 1000000L};
 
-	respawn_due(fd);
+	respawn_due();
 	while (!got_term) {
 		pselect(0, NULL, NULL, NULL, &tick, waitmask);
 		if (got_chld) {
@@ -453,7 +534,7 @@ static void master_loop(int fd, const sigset_t *waitmask)
 			signal_children(SIGTERM);
 		}
 		if (!got_term)
-			respawn_due(fd);
+			respawn_due();
 	}
 	log_info("stopping: waiting for in-flight requests");
 	stop_children();
@@ -505,8 +586,12 @@ static int prepare(const struct service *svc)
 	return rc;
 }
 
-static int setup_shared(int n)
+/* The children: conf->workers request ones, then the lane's, then the
+ * tick child. */
+static int setup_shared(int lane_workers)
 {
+	int n = worker.conf->workers + lane_workers + (worker.svc->tick != NULL);
+
 	worker.metrics = metrics_new(METRIC_SLOTS);
 	busy_slots = mmap(NULL, (size_t)n * SLOT_TEXT, PROT_READ | PROT_WRITE,
 	                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -514,8 +599,87 @@ static int setup_shared(int n)
 	if (worker.metrics == NULL || busy_slots == MAP_FAILED || children == NULL)
 		return -1;
 	nchildren = n;
+	for (int i = 0; i < lane_workers; i++)
+		children[worker.conf->workers + i].lane = 1;
 	children[n - 1].tick = worker.svc->tick != NULL;
 	return 0;
+}
+
+static int lane_serves(const struct service_lane *lane, const struct route *r)
+{
+	size_t m = strlen(r->method);
+
+	for (const char *const *name = lane->routes; *name; name++)
+		if (strncmp(*name, r->method, m) == 0 && (*name)[m] == ' ' &&
+		    strcmp(*name + m + 1, r->pattern) == 0)
+			return 1;
+	return 0;
+}
+
+struct route *prefork_lane_routes(const struct service *svc)
+{
+	size_t n = 0, found = 0, named = 0;
+	struct route *out;
+
+	while (svc->routes[n].method)
+		n++;
+	out = xcalloc(n + 1, sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		if (lane_serves(svc->lane, &svc->routes[i]))
+			out[found++] = svc->routes[i];
+	while (svc->lane->routes[named])
+		named++;
+	if (found == 0 || found != named) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The lane's own view of the service (lane_svc); 0, or -1 when it names
+ * a route the service does not have. */
+static int prepare_lane(const struct service *svc)
+{
+	struct route *routes = prefork_lane_routes(svc);
+
+	if (routes == NULL) {
+		log_error("the lane names a route the service does not have", "lane",
+		          svc->lane->name);
+		return -1;
+	}
+	lane_svc = *svc;
+	lane_svc.routes = routes; /* for the life of the pool */
+	return 0;
+}
+
+/* Open the listeners (the lane's first: a caller that waits for LISTEN
+ * finds both), fork the children and serve until told to stop. */
+static int run_pool(const struct service *svc, const struct conf *conf)
+{
+	sigset_t waitmask;
+	int lane_workers = svc->lane ? conf->lane_workers : 0;
+	int rc = -1;
+
+	if (svc->lane &&
+	    (prepare_lane(svc) < 0 ||
+	     open_listener(&listeners[LISTENER_LANE], svc->lane->name, conf->lane_listen) < 0))
+		goto out;
+	if (open_listener(&listeners[LISTENER_MAIN], "main", conf->listen) < 0 ||
+	    FCGX_Init() != 0 || setup_shared(lane_workers) < 0)
+		goto out;
+	master_signals(&waitmask);
+	if (svc->lane)
+		log_info("pool started", "listen", conf->listen, "lane", svc->lane->name,
+		         "lane_listen", conf->lane_listen);
+	else
+		log_info("pool started", "listen", conf->listen);
+	master_loop(&waitmask);
+	rc = 0;
+out:
+	close_listener(&listeners[LISTENER_MAIN], conf->listen);
+	if (svc->lane)
+		close_listener(&listeners[LISTENER_LANE], conf->lane_listen);
+	return rc;
 }
 
 /* --settings: what the pool reads (the script passes it only those). */
@@ -553,7 +717,6 @@ int prefork_main(const struct service *svc, int argc, char **argv)
 {
 	static struct conf conf;
 	struct buf errors;
-	sigset_t waitmask;
 	int check_only = argc > 1 && strcmp(argv[1], "--check") == 0;
 	int migrate_only = argc > 1 && strcmp(argv[1], "--migrate") == 0;
 
@@ -590,16 +753,8 @@ int prefork_main(const struct service *svc, int argc, char **argv)
 		        svc->name);
 		return 2;
 	}
-	if (prepare(svc) < 0)
+	if (prepare(svc) < 0 || run_pool(svc, &conf) < 0)
 		return 1;
-	int fd = open_listener(conf.listen);
-	if (fd < 0 || FCGX_Init() != 0 || setup_shared(conf.workers + (svc->tick != NULL)) < 0)
-		return 1;
-	master_signals(&waitmask);
-	log_info("pool started", "listen", conf.listen);
-	master_loop(fd, &waitmask);
-	close(fd);
-	unlink_listener(conf.listen);
 	log_info("pool stopped");
 	return 0;
 }

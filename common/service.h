@@ -13,6 +13,20 @@
 
 struct worker;
 
+/* A second lane of request children: its own listener, number of children
+ * and CPU priority, for routes that are slow by design (password hashing),
+ * so that they never hold the children serving everything else, and lose
+ * the CPU to them under load while using every core when alone. Its
+ * settings are <NAME>_LISTEN, <NAME>_WORKERS and <NAME>_NICE (conf.h). Its
+ * children serve only routes (plus /health and /metrics); the pool's other
+ * children still serve every route, so a caller that does not know the
+ * lane (the pool's own port) is answered too. nginx sends routes here. */
+struct service_lane {
+	const char *name; /* "login": LOGIN_* settings, process users:login, lane="login" */
+	const char *const *routes; /* "POST /token": method and pattern of a route of
+	                            * the service, NULL-terminated */
+};
+
 struct service {
 	const char *name;        /* "users": metrics, logs, sql/<name> */
 	const char *health_name; /* "user-service" */
@@ -41,6 +55,8 @@ struct service {
 	/* Optional cap on request children (a pool that serves only
 	 * /health and /metrics needs one); 0 = WORKERS as configured. */
 	int max_workers;
+	/* Optional second lane of request children (above); NULL = none. */
+	const struct service_lane *lane;
 	/* Optional gauges read from its database when /metrics is scraped
 	 * (in the request child that answers, so a stuck tick child shows
 	 * as a growing backlog): append them with metrics_gauge. 0, or -1

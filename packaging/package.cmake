@@ -25,6 +25,10 @@ set(FO_PKG_RUN /run/flightops)
 file(STRINGS ${PROJECT_SOURCE_DIR}/flightops fo_pools_line REGEX "^POOLS=\\(")
 string(REGEX REPLACE "^POOLS=\\(([^)]*)\\).*" "\\1" fo_pools_line "${fo_pools_line}")
 separate_arguments(FO_POOLS UNIX_COMMAND "${fo_pools_line}")
+# The pools' second lanes of children, POOL:LANE: LANES of ./flightops.
+file(STRINGS ${PROJECT_SOURCE_DIR}/flightops fo_lanes_line REGEX "^LANES=\\(")
+string(REGEX REPLACE "^LANES=\\(([^)]*)\\).*" "\\1" fo_lanes_line "${fo_lanes_line}")
+separate_arguments(FO_LANES UNIX_COMMAND "${fo_lanes_line}")
 # The database (and sql/ folder) each pool works on: the mailer sends the
 # notifications service's queue.
 foreach(pool IN LISTS FO_POOLS)
@@ -77,6 +81,19 @@ foreach(POOL IN LISTS FO_POOLS)
 	fo_render(pool.conf.in ${fo_nginx}/pool-${POOL}.conf)
 	file(READ ${fo_nginx}/pool-${POOL}.conf text)
 	string(APPEND fo_pools_conf "${text}")
+	# Its lane's socket (<LANE>_LISTEN derived from the unit's LISTEN);
+	# the line per other host goes here too (its port + 100).
+	foreach(fo_lane IN LISTS FO_LANES)
+		string(REGEX REPLACE ":.*" "" fo_lane_pool "${fo_lane}")
+		string(REGEX REPLACE "^[^:]*:" "" LANE "${fo_lane}")
+		if(fo_lane_pool STREQUAL POOL)
+			set(LANE_SERVERS
+				"\tserver unix:${FO_PKG_RUN}/${POOL}-${LANE}.sock max_fails=1 fail_timeout=5s;")
+			fo_render(lane.conf.in ${fo_nginx}/lane-${POOL}-${LANE}.conf)
+			file(READ ${fo_nginx}/lane-${POOL}-${LANE}.conf text)
+			string(APPEND fo_pools_conf "${text}")
+		endif()
+	endforeach()
 	math(EXPR PORT "${PORT} + 1")
 endforeach()
 file(WRITE ${fo_nginx}/snippets/flightops-pools.conf "${fo_pools_conf}")
@@ -84,7 +101,8 @@ file(WRITE ${fo_nginx}/snippets/flightops-pools.conf "${fo_pools_conf}")
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
 	${PROJECT_SOURCE_DIR}/flightops
 	${PROJECT_SOURCE_DIR}/nginx/site.conf.in ${PROJECT_SOURCE_DIR}/nginx/server.conf.in
-	${PROJECT_SOURCE_DIR}/nginx/pool.conf.in ${PROJECT_SOURCE_DIR}/nginx/gateway-fastcgi.conf
+	${PROJECT_SOURCE_DIR}/nginx/pool.conf.in ${PROJECT_SOURCE_DIR}/nginx/lane.conf.in
+	${PROJECT_SOURCE_DIR}/nginx/gateway-fastcgi.conf
 	${PROJECT_SOURCE_DIR}/nginx/fastcgi.conf ${PROJECT_SOURCE_DIR}/nginx/errors.conf)
 
 install(FILES ${fo_nginx}/sites-available/flightops DESTINATION /etc/nginx/sites-available)

@@ -409,5 +409,55 @@ class GatewayUsersTest(UsersChecks, unittest.TestCase):
     BASE = fo.GATEWAY
 
 
+def lane_count(lane):
+    """pool_lane_requests_total{lane=...} of the users pool (the scrape is
+    answered by a request child, which counts as lane "main")."""
+    return fo.metric(fo.scrape(fo.USERS), "pool_lane_requests_total", lane=lane)
+
+
+def comm_and_nice(pid):
+    """(process name, nice value) of pid, or None when it is gone."""
+    try:
+        with open("/proc/%d/comm" % pid, encoding="ascii") as f:
+            comm = f.read().strip()
+        with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return comm, int(data[data.rindex(")") + 2:].split()[16])
+
+
+class LoginLaneTest(unittest.TestCase):
+    """The gateway sends the routes that hash a password (POST /register,
+    POST /token) to the users pool's login lane: children of their own, at
+    a lower CPU priority, on their own socket (issue 12). /users/me stays
+    with the other children."""
+
+    @classmethod
+    def setUpClass(cls):
+        fo.wait_healthy(fo.USERS)
+
+    def test_token_and_register_answered_by_the_lane(self):
+        before = lane_count("login")
+        user, password, token = fo.new_user(fo.GATEWAY)  # POST /register + POST /token
+        after = lane_count("login")
+        self.assertGreaterEqual(after - before, 2, "the login lane answered neither")
+        r = fo.get(fo.GATEWAY + "/users/me", token=token)
+        self.assertEqual(r.status, 200, fo.describe(r))
+        self.assertEqual(r.body.get("username"), user["username"], fo.describe(r))
+        # /users/me (and the scrapes) are the other children's
+        self.assertEqual(lane_count("login"), after)
+        self.assertGreater(lane_count("main"), 0)
+
+    def test_lane_children_run_at_a_lower_priority(self):
+        kids = [x for x in map(comm_and_nice, fo.children(fo.read_pid("users"))) if x]
+        lane = [nice for comm, nice in kids if comm == "users:login"]
+        main = [nice for comm, nice in kids if comm == "users:worker"]
+        self.assertTrue(lane, "no users:login children among %s" % kids)
+        self.assertTrue(main, "no users:worker children among %s" % kids)
+        self.assertEqual(set(main), {0})
+        self.assertTrue(all(n > 0 for n in lane), kids)
+
+
 if __name__ == "__main__":
     unittest.main()

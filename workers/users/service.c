@@ -58,6 +58,14 @@ static const struct conf_setting settings[] = {
 
 static struct users_settings users_settings;
 
+/* The routes that hash a password (yescrypt, tens of ms of CPU each) run
+ * in their own children at a lower CPU priority, on their own socket, so
+ * that a login flood never holds or outruns the children serving
+ * /users/me and the internal reads (nginx sends these two paths to the
+ * lane: flightops_users_login). */
+static const char *const login_routes[] = {"POST /register", "POST /token", NULL};
+static const struct service_lane login_lane = {.name = "login", .routes = login_routes};
+
 const struct service users_service = {
         .name = "users",
         .health_name = "user-service",
@@ -67,4 +75,5 @@ const struct service users_service = {
         .check = users_check_settings,
         .start = users_bootstrap,
         .user_active = users_active,
+        .lane = &login_lane,
 };
