@@ -33,7 +33,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 COPY --from=build /build/bin/ /opt/flightops/bin/
 COPY --from=build /src/sql/ /opt/flightops/sql/
 USER nobody
-EXPOSE 9000
+# 9100: the users pool's login lane (LOGIN_LISTEN, LISTEN's port + 100)
+EXPOSE 9000 9100
 
 FROM debian:bookworm-slim AS gateway
 RUN apt-get update && apt-get install -y --no-install-recommends nginx libnginx-mod-nchan curl \
