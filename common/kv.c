@@ -437,6 +437,103 @@ int kv_lock(struct kv *k, const char *key, const char *owner, long long ms)
 	return n > 0 ? 1 : 0;
 }
 
+/* EVAL script over n keys and one or two arguments: the reply (to
+ * freeReplyObject) or NULL, as command() gives. */
+#define KEYS_MAX 16
+static redisReply *eval_keys(struct kv *k, const char *script, const char *const *keys, int n,
+                             const char *arg1, const char *arg2)
+{
+	const char *argv[KEYS_MAX + 5];
+	char count[8];
+	int argc = 0;
+
+	if (n < 1 || n > KEYS_MAX || ready(k) < 0)
+		return NULL;
+	snprintf(count, sizeof(count), "%d", n);
+	argv[argc++] = "EVAL";
+	argv[argc++] = script;
+	argv[argc++] = count;
+	for (int i = 0; i < n; i++)
+		argv[argc++] = keys[i];
+	argv[argc++] = arg1;
+	if (arg2)
+		argv[argc++] = arg2;
+	redisReply *r = redisCommandArgv(k->c, argc, argv, NULL);
+	if (r == NULL) {
+		log_warn("redis command failed", "error", k->c->errstr);
+		drop(k);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		log_warn("redis error reply", "error", r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+int kv_lock_all(struct kv *k, const char *const *keys, int n, const char *owner, long long ms,
+                int *busy)
+{
+	/* kv_lock's rule for each key; when one is held, none is kept. The
+	 * answer: the 1-based place of each held key, and minus the place of
+	 * each overruled one. */
+	static const char script[] =
+	        "local held, got, out = false, {}, {} "
+	        "for i, key in ipairs(KEYS) do "
+	        "  if redis.call('SET', key, ARGV[1], 'PX', ARGV[2], 'NX') then got[#got + 1] = "
+	        "key "
+	        "  else "
+	        "    local left = redis.call('PTTL', key) "
+	        "    if left == -1 or left > tonumber(ARGV[2]) then "
+	        "      redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) got[#got + 1] = key "
+	        "      out[#out + 1] = -i "
+	        "    else held = true out[#out + 1] = i end "
+	        "  end "
+	        "end "
+	        "if held then for _, key in ipairs(got) do redis.call('DEL', key) end end "
+	        "return out";
+	char ttl[24];
+	int all = 1;
+
+	snprintf(ttl, sizeof(ttl), "%lld", ms);
+	redisReply *r = eval_keys(k, script, keys, n, owner, ttl);
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		busy[i] = 0;
+	for (size_t j = 0; j < r->elements; j++) {
+		long long at =
+		        r->element[j]->type == REDIS_REPLY_INTEGER ? r->element[j]->integer : 0;
+		if (at > 0 && at <= n) {
+			busy[at - 1] = 1;
+			all = 0;
+		} else if (at < 0 && -at <= n) {
+			log_warn("lock overruled", "key", keys[-at - 1], "reason",
+			         "it outlived any request");
+		}
+	}
+	freeReplyObject(r);
+	return all;
+}
+
+int kv_del_if_all(struct kv *k, const char *const *keys, int n, const char *owner)
+{
+	static const char script[] = "local n = 0 "
+	                             "for _, key in ipairs(KEYS) do "
+	                             "  if redis.call('GET', key) == ARGV[1] then "
+	                             "    n = n + redis.call('DEL', key) end "
+	                             "end "
+	                             "return n";
+	long long n_deleted;
+
+	if (integer_reply(eval_keys(k, script, keys, n, owner, NULL), &n_deleted) < 0)
+		return -1;
+	return (int)n_deleted;
+}
+
 int kv_run_id(struct kv *k, char *out, size_t outlen)
 {
 	redisReply *r = command(k, "INFO server");

@@ -68,6 +68,13 @@ int kv_mget(struct kv *k, const char *const *keys, int n, char **out);
  * outlive ms (longer expiry or none: no holder of this lock set it) is
  * overruled and taken. 1 taken, 0 held by another, -1 error. */
 int kv_lock(struct kv *k, const char *key, const char *owner, long long ms);
+/* kv_lock on n keys (1 to 16) in one round trip, all or none: 1 every
+ * key taken; 0 when another holds one of them, with busy[i] set for each
+ * such key and none of ours kept; -1 error. */
+int kv_lock_all(struct kv *k, const char *const *keys, int n, const char *owner, long long ms,
+                int *busy);
+/* kv_del_if on n keys (1 to 16) in one round trip: the number deleted, or -1. */
+int kv_del_if_all(struct kv *k, const char *const *keys, int n, const char *owner);
 /* The server's run_id (INFO server), which changes whenever Redis
  * restarts: 0 with out (size >= 48), or -1. */
 int kv_run_id(struct kv *k, char *out, size_t outlen);

@@ -450,47 +450,48 @@ static void seat_order(const struct booking *b, int *order)
 	}
 }
 
+/* The Redis lock keys of b's seats, in passenger order, into keys. */
+static void lock_keys(const struct booking *b, char (*key)[64], const char **keys)
+{
+	for (int i = 0; i < b->npassengers; i++) {
+		snprintf(key[i], sizeof(key[i]), "lock:%" PRId64 ":%s", b->flight_id,
+		         b->passengers[i].seat_number);
+		keys[i] = key[i];
+	}
+}
+
 /* Take the Redis locks on b's seats for this request (LOCK_MS at most),
- * in seat order: 1 all taken (or Redis down: the database decides
- * alone); 0 when another request is deciding one of them right now, with
- * those seats named in busy ("12A, 12C") and none of ours kept. */
+ * all or none in one round trip: 1 all taken (or Redis down: the
+ * database decides alone); 0 when another request is deciding one of
+ * them right now, with those seats named in busy ("12A, 12C") and none
+ * of ours kept. */
 static int lock_seats(struct worker *w, const struct booking *b, char *busy, size_t busylen)
 {
-	int order[BOOKING_PASSENGERS_MAX], got[BOOKING_PASSENGERS_MAX] = {0};
+	char key[BOOKING_PASSENGERS_MAX][64];
+	const char *keys[BOOKING_PASSENGERS_MAX];
+	int held[BOOKING_PASSENGERS_MAX] = {0}, order[BOOKING_PASSENGERS_MAX];
 	size_t at = 0;
-	char key[64];
 
 	busy[0] = '\0';
-	seat_order(b, order);
-	for (int k = 0; k < b->npassengers; k++) {
-		const char *seat = b->passengers[order[k]].seat_number;
-		snprintf(key, sizeof(key), "lock:%" PRId64 ":%s", b->flight_id, seat);
-		got[order[k]] = kv_lock(w->kv, key, b->lock_token, LOCK_MS) != 0;
-		if (!got[order[k]] && at < busylen)
-			at += (size_t)snprintf(busy + at, busylen - at, "%s%s", at ? ", " : "",
-			                       seat);
-	}
-	if (at == 0)
+	lock_keys(b, key, keys);
+	if (kv_lock_all(w->kv, keys, b->npassengers, b->lock_token, LOCK_MS, held) != 0)
 		return 1;
-	for (int i = 0; i < b->npassengers; i++)
-		if (got[i]) {
-			snprintf(key, sizeof(key), "lock:%" PRId64 ":%s", b->flight_id,
-			         b->passengers[i].seat_number);
-			kv_del_if(w->kv, key, b->lock_token);
-		}
+	seat_order(b, order); /* busy seats are named in seat order */
+	for (int k = 0; k < b->npassengers; k++)
+		if (held[order[k]] && at < busylen)
+			at += (size_t)snprintf(busy + at, busylen - at, "%s%s", at ? ", " : "",
+			                       b->passengers[order[k]].seat_number);
 	return 0;
 }
 
 /* Give back our locks on b's seats (compare-and-delete by owner token). */
 static void unlock_seats(struct worker *w, const struct booking *b)
 {
-	char key[64];
+	char key[BOOKING_PASSENGERS_MAX][64];
+	const char *keys[BOOKING_PASSENGERS_MAX];
 
-	for (int i = 0; i < b->npassengers; i++) {
-		snprintf(key, sizeof(key), "lock:%" PRId64 ":%s", b->flight_id,
-		         b->passengers[i].seat_number);
-		kv_del_if(w->kv, key, b->lock_token);
-	}
+	lock_keys(b, key, keys);
+	kv_del_if_all(w->kv, keys, b->npassengers, b->lock_token);
 }
 
 /* The 409 of seats taken: the seed's words for its one-seat body, and
