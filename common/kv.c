@@ -146,16 +146,10 @@ static int ready(struct kv *k)
 	return 0;
 }
 
-/* Run a command; the reply (to freeReplyObject) or NULL on any error. */
-static redisReply *command(struct kv *k, const char *fmt, ...)
+/* A reply as commands give it: r, or NULL (logged) when the command
+ * failed (the connection is dropped) or Redis answered an error. */
+static redisReply *checked(struct kv *k, redisReply *r)
 {
-	va_list ap;
-
-	if (ready(k) < 0)
-		return NULL;
-	va_start(ap, fmt);
-	redisReply *r = redisvCommand(k->c, fmt, ap);
-	va_end(ap);
 	if (r == NULL) {
 		log_warn("redis command failed", "error", k->c->errstr);
 		drop(k);
@@ -167,6 +161,19 @@ static redisReply *command(struct kv *k, const char *fmt, ...)
 		return NULL;
 	}
 	return r;
+}
+
+/* Run a command; the reply (to freeReplyObject) or NULL on any error. */
+static redisReply *command(struct kv *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ready(k) < 0)
+		return NULL;
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(k->c, fmt, ap);
+	va_end(ap);
+	return checked(k, r);
 }
 
 int kv_ping(struct kv *k)
@@ -458,18 +465,7 @@ static redisReply *eval_keys(struct kv *k, const char *script, const char *const
 	argv[argc++] = arg1;
 	if (arg2)
 		argv[argc++] = arg2;
-	redisReply *r = redisCommandArgv(k->c, argc, argv, NULL);
-	if (r == NULL) {
-		log_warn("redis command failed", "error", k->c->errstr);
-		drop(k);
-		return NULL;
-	}
-	if (r->type == REDIS_REPLY_ERROR) {
-		log_warn("redis error reply", "error", r->str);
-		freeReplyObject(r);
-		return NULL;
-	}
-	return r;
+	return checked(k, redisCommandArgv(k->c, argc, argv, NULL));
 }
 
 int kv_lock_all(struct kv *k, const char *const *keys, int n, const char *owner, long long ms,
