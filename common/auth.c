@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "hash.h"
 #include "mem.h"
 
 #define KEY_MIN 32
@@ -100,11 +101,7 @@ static struct verified verified[VERIFIED_SLOTS];
 
 static struct verified *verified_slot(const char *token, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)token[i]) * 1099511628211ULL;
-	return &verified[h % VERIFIED_SLOTS];
+	return &verified[hash_bytes(HASH_SEED, token, len) % VERIFIED_SLOTS];
 }
 
 int auth_token_verify(const char *key, const char *token, int64_t now, struct auth_claims *out)

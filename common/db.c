@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "db.h"
+#include "hash.h"
 #include "log.h"
 #include "mem.h"
 
@@ -189,13 +190,10 @@ static PGresult *prepare_and_run(struct db *d, const char *name, const char *sql
 static PGresult *run_pooled(struct db *d, const char *sql, int n, const char *const *params)
 {
 	char name[24];
-	uint64_t h = 1469598103934665603ULL;
 
 	if (d->in_tx || n == 0)
 		return PQexecParams(d->conn, sql, n, NULL, params, NULL, NULL, 0);
-	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	snprintf(name, sizeof(name), "fo_%016" PRIx64, h);
+	snprintf(name, sizeof(name), "fo_%016" PRIx64, hash_str(HASH_SEED, sql));
 	for (int attempt = 0; attempt < 3; attempt++) {
 		PGresult *res = PQexecPrepared(d->conn, name, n, params, NULL, NULL, 0);
 		if (strcmp(state_of(res), NO_SUCH_STATEMENT) != 0)

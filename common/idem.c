@@ -21,6 +21,7 @@
 
 #include "db.h"
 #include "field.h"
+#include "hash.h"
 #include "idem.h"
 #include "mem.h"
 #include "reply.h"
@@ -177,12 +178,7 @@ int idem_record(struct db *db, const struct req *r, int status, const char *body
 
 void idem_hash(const void *data, size_t len, char *out, size_t outlen)
 {
-	const unsigned char *p = data;
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	snprintf(out, outlen, "%016" PRIx64 ":%zu", h, len);
+	snprintf(out, outlen, "%016" PRIx64 ":%zu", hash_bytes(HASH_SEED, data, len), len);
 }
 
 static int key_ok(const char *k)

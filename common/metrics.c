@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "hash.h"
 #include "metrics.h"
 
 #define NBUCKETS   12
@@ -63,14 +64,7 @@ void metrics_free(struct metrics *m)
 
 static uint64_t hash_series(const char *name, const char *labels)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (const char *p = name; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	h = (h ^ '{') * 1099511628211ULL;
-	for (const char *p = labels; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	return h;
+	return hash_str(hash_bytes(hash_str(HASH_SEED, name), "{", 1), labels);
 }
 
 static int slot_is(struct slot *s, uint32_t kind, uint64_t h, const char *name, const char *labels)
