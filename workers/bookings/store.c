@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "buf.h"
 #include "db.h"
 #include "mem.h"
 #include "notifications/event.h"
@@ -211,17 +212,14 @@ static enum store_status expire_seats(struct db *db, int64_t flight_id, const ch
 	/* clang-format on */
 }
 
-/* b's seats as an array literal ("{12A,12B}": canonical seat names need
- * no quoting) into out. */
-static void seats_literal(const struct booking *b, char *out, size_t len)
+/* b's seats as a ::text[] parameter (db_text_array) into out. */
+static void seats_literal(const struct booking *b, struct buf *out)
 {
-	size_t at = (size_t)snprintf(out, len, "{");
+	const char *seats[BOOKING_PASSENGERS_MAX];
 
-	for (int i = 0; i < b->npassengers && at < len; i++)
-		at += (size_t)snprintf(out + at, len - at, "%s%s", i ? "," : "",
-		                       b->passengers[i].seat_number);
-	if (at < len)
-		snprintf(out + at, len - at, "}");
+	for (int i = 0; i < b->npassengers; i++)
+		seats[i] = b->passengers[i].seat_number;
+	db_text_array(out, seats, b->npassengers);
 }
 
 /* b's passengers as the rows booking_hold reads (malloc'd). */
@@ -246,20 +244,19 @@ static char *seats_json(const struct booking *b)
 	return text;
 }
 
-/* Fresh references to try in turn, as an array literal: a clash (rare)
- * takes the next. */
+/* Fresh references to try in turn, as a ::text[] parameter into out: a
+ * clash (rare) takes the next. */
 #define HOLD_REFS 5
-static void refs_literal(char *out, size_t len)
+static void refs_literal(struct buf *out)
 {
-	char ref[8];
-	size_t at = (size_t)snprintf(out, len, "{");
+	char refs[HOLD_REFS][8];
+	const char *items[HOLD_REFS];
 
-	for (int i = 0; i < HOLD_REFS && at < len; i++) {
-		new_reference(ref);
-		at += (size_t)snprintf(out + at, len - at, "%s%s", i ? "," : "", ref);
+	for (int i = 0; i < HOLD_REFS; i++) {
+		new_reference(refs[i]);
+		items[i] = refs[i];
 	}
-	if (at < len)
-		snprintf(out + at, len - at, "}");
+	db_text_array(out, items, HOLD_REFS);
 }
 
 /* The hold in one statement (booking_hold, sql/bookings/007): the user's
@@ -284,18 +281,21 @@ static enum create_result hold(struct db *db, const struct booking *b, int max_h
                                int hold_seconds, struct booking *out, char *taken, size_t takenlen,
                                int *overdue)
 {
-	char refs[HOLD_REFS * 8 + 4], outcome[16];
+	char outcome[16];
 	char *rows = seats_json(b);
+	struct buf refs;
 
-	refs_literal(refs, sizeof(refs));
+	buf_init(&refs);
+	refs_literal(&refs);
 	PGresult *res =
 	        db_query(db, hold_sql, DB_INT(b->user_id), DB_INT(b->flight_id), DB_INT(max_holds),
-	                 DB_INT(hold_seconds), DB_TEXT(refs), DB_TEXT(b->seat_number),
+	                 DB_INT(hold_seconds), DB_TEXT(buf_str(&refs)), DB_TEXT(b->seat_number),
 	                 DB_INT(b->total_cents), DB_TEXT(b->lock_token), DB_TEXT(b->flight_number),
 	                 DB_TEXT(b->origin), DB_TEXT(b->destination), DB_TEXT(b->departure_time),
 	                 DB_TEXT(b->request_id), DB_TEXT(b->idempotency_key),
 	                 DB_TEXT(b->request_hash), DB_TEXT(rows));
 	free(rows);
+	buf_release(&refs);
 	*overdue = 0;
 	if (res == NULL)
 		return CREATE_ERROR;
@@ -328,7 +328,6 @@ enum create_result store_booking_create(struct db *db, const struct booking *b, 
                                         void *ctx, struct booking *out, char *taken,
                                         size_t takenlen)
 {
-	char seats[BOOKING_PASSENGERS_MAX * 8 + 4];
 	int in_tx = before_commit != NULL, overdue = 0;
 
 	if (b->npassengers < 1 || b->npassengers > BOOKING_PASSENGERS_MAX)
@@ -339,13 +338,16 @@ enum create_result store_booking_create(struct db *db, const struct booking *b, 
 	        hold(db, b, max_holds, hold_seconds, out, taken, takenlen, &overdue);
 	if (rc == CREATE_SEAT_TAKEN && overdue) {
 		/* the overdue holds give way, in the transaction of the hold */
-		seats_literal(b, seats, sizeof(seats));
+		struct buf seats;
 		if (!in_tx && db_run(db, "BEGIN") < 0)
 			return CREATE_ERROR;
 		in_tx = 1;
-		rc = expire_seats(db, b->flight_id, seats) != STORE_OK
+		buf_init(&seats);
+		seats_literal(b, &seats);
+		rc = expire_seats(db, b->flight_id, buf_str(&seats)) != STORE_OK
 		             ? CREATE_ERROR
 		             : hold(db, b, max_holds, hold_seconds, out, taken, takenlen, &overdue);
+		buf_release(&seats);
 	}
 	if (!in_tx)
 		return rc;
