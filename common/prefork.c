@@ -314,7 +314,8 @@ static int next_connection(int fd, int ep)
 /* The child accepts connections itself and hands each to libfcgi to
  * read (ipcFd set; keepConnection keeps FCGX_Accept_r from closing it
  * before it is read), so a stop signal never finds a connection half
- * taken. */
+ * taken. lane names the lane served in pool_lane_requests_total ("main"
+ * or the service's lane); NULL, for a service without one, counts none. */
 static void run_requests(int fd, const char *lane)
 {
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = fd};
@@ -322,7 +323,8 @@ static void run_requests(int fd, const char *lane)
 	char label[LANE_LABEL];
 	FCGX_Request fr;
 
-	snprintf(label, sizeof(label), "lane=\"%s\"", lane);
+	if (lane)
+		snprintf(label, sizeof(label), "lane=\"%s\"", lane);
 
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		log_error("cannot watch the listening socket", "error", strerror(errno));
@@ -340,7 +342,8 @@ static void run_requests(int fd, const char *lane)
 		serve_request(&worker, &fr);
 		/* counted before the answer leaves (FCGX_Finish_r flushes it), as
 		 * serve.c counts it: a caller that got it sees it in /metrics */
-		metrics_inc(worker.metrics, "pool_lane_requests_total", label);
+		if (lane)
+			metrics_inc(worker.metrics, "pool_lane_requests_total", label);
 		FCGX_Finish_r(&fr);
 		n++;
 	}
@@ -416,7 +419,7 @@ static void child_main(int idx, pid_t master)
 	else if (c->lane)
 		run_requests(listeners[LISTENER_LANE].fd, worker.svc->lane->name);
 	else
-		run_requests(listeners[LISTENER_MAIN].fd, "main");
+		run_requests(listeners[LISTENER_MAIN].fd, worker.svc->lane ? "main" : NULL);
 	close_stores();
 	_exit(0);
 }
