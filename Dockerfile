@@ -37,7 +37,7 @@ USER nobody
 EXPOSE 9000 9100
 
 FROM debian:bookworm-slim AS gateway
-RUN apt-get update && apt-get install -y --no-install-recommends nginx libnginx-mod-nchan curl \
+RUN apt-get update && apt-get install -y --no-install-recommends nginx libnginx-mod-nchan libnginx-mod-http-cache-purge curl \
 	&& rm -rf /var/lib/apt/lists/*
 COPY --from=build /var/lib/flightops/ /var/lib/flightops/
 RUN mkdir -p /var/lib/flightops/log /var/lib/flightops/run \

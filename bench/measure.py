@@ -515,16 +515,22 @@ def main():
         sample["pss"] = pss_mib()
     t = threading.Thread(target=sampler)
     t.start()
-    add("GET /flights/{id}", wrk("flight", "%s/flights/%d" % (gw, seat_flight["id"]), st),
-        F2, "≥ 0.6")
-    t.join()
     auth = "Authorization: Bearer " + tokens[0]
+    # A token takes a read past the gateway's cache to the flights pool
+    # (nginx/site.conf.in): the pool's own speed; anonymous, the cache's.
+    add("GET /flights/{id}", wrk("flight", "%s/flights/%d" % (gw, seat_flight["id"]), st,
+                                 headers=[auth]), F2, "≥ 0.6")
+    t.join()
+    add("GET /flights/{id}, anonymous: the gateway's cache",
+        wrk("flight-cached", "%s/flights/%d" % (gw, seat_flight["id"]), st), F1, "≥ 0.3")
     me = wrk("users-me", gw + "/users/me", st, headers=[auth])
     add("GET /users/me", me, F2, "≥ 0.6")
     add("GET /bookings/{id}", wrk("booking", "%s/bookings/%d" % (gw, booking_id), st,
                                   headers=[auth]), F2, "≥ 0.6")
     add("GET /flights?origin=JFK&destination=LAX", wrk(
-        "search", gw + "/flights?origin=JFK&destination=LAX", st), F2, "≥ 0.4")
+        "search", gw + "/flights?origin=JFK&destination=LAX", st, headers=[auth]), F2, "≥ 0.4")
+    add("the same search, anonymous: the gateway's cache", wrk(
+        "search-cached", gw + "/flights?origin=JFK&destination=LAX", st), F1, "≥ 0.3")
     add("GET /flights/{id}/seats (300)", wrk(
         "seats", "%s/flights/%d/seats" % (gw, seat_flight["id"]), st), F2, "≥ 0.4")
 

@@ -63,6 +63,8 @@ set(LISTEN_HOST 127.0.0.1)
 # The live seat map's Nchan publisher (bookings' LIVE_PUBLISH_URL default),
 # on loopback too.
 set(LIVE_PUBLISH_PORT 8090)
+# The gateway's read cache (nginx creates the folder, as its user).
+set(CACHE_DIR /var/lib/nginx/flightops-reads)
 list(JOIN FO_POOLS "|" POOLS_RE)
 
 set(fo_nginx ${FO_PKG_DIR}/nginx)
@@ -181,7 +183,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The site's live seat map needs Nchan; Debian's package enables itself in
 # /etc/nginx/modules-enabled (a site cannot load a module).
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libnginx-mod-nchan")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libnginx-mod-nchan, libnginx-mod-http-cache-purge")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "nginx, logrotate")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql, redis-server, postgresql-client")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${FO_PKG_DIR}/control/conffiles

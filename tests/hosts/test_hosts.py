@@ -324,6 +324,8 @@ class Stack:
             "SMTP_SERVER": addr("data"), "SMTP_PORT": str(SMTP_PORT),
             "LIVE_PUBLISH_URL": " ".join("http://%s:%d/flights" % (addr(g), LIVE_PORT)
                                          for g in GATEWAYS),
+            "CACHE_PURGE_URL": " ".join("http://%s:%d/flights/cache" % (addr(g), LIVE_PORT)
+                                        for g in GATEWAYS),
             "PAYMENT_GATEWAY": "simulator",
         })
         for i, peer in enumerate(POOLS):
@@ -747,6 +749,23 @@ class Hosts(unittest.TestCase):
         say("live: %s booked through gw1 reached a subscriber on gw2 %.0f ms after the "
             "request was sent" % (seat, latency * 1000))
 
+    def test_c_read_cache_purged_on_every_gateway(self):
+        """A booking through gw1 purges gw2's kept reads of the flight too
+        (CACHE_PURGE_URL lists both): gw2's next anonymous read shows it."""
+        f = self.flight()
+        seat = seats_of(f["id"])[2]["seat_number"]
+        _, token = new_user("gw1")
+        url = "%s/flights/%d" % (gw_url("gw2"), f["id"])
+        fo.get(url)
+        r = fo.get(url)
+        self.assertEqual((r.status, r.headers.get("X-Cache")), (200, "HIT"), fo.describe(r))
+        left = r.body["available_seats"]
+        b = fo.book(token, f["id"], seat, base=gw_url("gw1"))
+        self.assertEqual(b.status, 201, fo.describe(b))
+        r = fo.get(url)
+        self.assertEqual((r.status, r.headers.get("X-Cache")), (200, "MISS"), fo.describe(r))
+        self.assertEqual(r.body["available_seats"], left - 1)
+
     def test_d_500_racers_one_seat(self):
         f = self.flight(seats=6)
         seat = seats_of(f["id"])[0]["seat_number"]
@@ -843,13 +862,17 @@ class Hosts(unittest.TestCase):
             base = gw_url("gw1")
             sent = {"GET": [], "PUT": [], "POST": []}
 
+            # (not the read cache's purges, on gw1's publisher port)
             def logged():
                 return [e for e in log_entries(STACK.access_log("gw1"), start)
-                        if e.get("uri", "").startswith("/flights")]
+                        if e.get("uri", "").startswith("/flights")
+                        and not e["uri"].startswith("/flights/cache/")]
             # Round robin sends about every other request to the dropping
             # host: go on until each method met it twice (bounded).
             for i in range(100):
-                sent["GET"].append(fo.get("%s/flights/%d" % (base, f["id"])).status)
+                # with a token: past the gateway's read cache, to a host
+                sent["GET"].append(fo.get("%s/flights/%d" % (base, f["id"]),
+                                          token=self.admin).status)
                 sent["PUT"].append(fo.put("%s/flights/%d" % (base, f["id"]), token=self.admin,
                                           json={"price": 100 + i}).status)
                 sent["POST"].append(fo.post(base + "/flights", token=self.admin,

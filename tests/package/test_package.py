@@ -519,7 +519,9 @@ def write_site_copy(root, ports):
     shutil.copytree(os.path.join(PKGROOT, "etc", "nginx"), etc)
     os.makedirs(os.path.join(etc, "sites-enabled"))
     os.symlink("../sites-available/flightops", os.path.join(etc, "sites-enabled", "flightops"))
+    # what Debian's nginx-common ships (the read cache's folder is made in it)
     os.makedirs(os.path.join(PKGROOT, "var", "log", "nginx"), exist_ok=True)
+    os.makedirs(os.path.join(PKGROOT, "var", "lib", "nginx"), exist_ok=True)
     pool_list = pools()
 
     def move(text):
@@ -687,7 +689,8 @@ class PackageRuns(unittest.TestCase):
                   "ADMIN_USERNAME": "admin", "ADMIN_PASSWORD": cls.admin_password,
                   "ADMIN_EMAIL": "admin@example.com", "GATEWAY_LATENCY_MS": "10",
                   "PAYMENT_GATEWAY": "simulator",
-                  "LIVE_PUBLISH_URL": "http://127.0.0.1:%d/flights" % (BASE + 90)}
+                  "LIVE_PUBLISH_URL": "http://127.0.0.1:%d/flights" % (BASE + 90),
+                  "CACHE_PURGE_URL": "http://127.0.0.1:%d/flights/cache" % (BASE + 90)}
         for i, pool in enumerate(pools()):
             wanted[pool.upper() + "_URL"] = "http://127.0.0.1:%d" % (BASE + i)
         files = [os.path.join(etc, "flightops.conf")] + \

@@ -15,6 +15,7 @@ struct bookings_settings {
 	int hold_seconds;       /* BOOKING_HOLD_SECONDS: how long a pending booking holds */
 	int max_active_holds;   /* MAX_ACTIVE_HOLDS pending bookings per user */
 	char *live_publish_url; /* LIVE_PUBLISH_URL: Nchan publisher, + /<flight id> */
+	char *cache_purge_url;  /* CACHE_PURGE_URL: the gateways' read cache purge */
 };
 
 void bookings_create(struct req *r);

@@ -6,43 +6,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
 #include "bookings.h"
+#include "flights/read_cache.h"
+#include "gateways.h"
 #include "http.h"
 #include "live.h"
 #include "log.h"
 #include "store.h"
 #include "worker.h"
-
-/* nginx on loopback or a LAN answers a publish in well under a
- * millisecond; a slow or absent one costs a change at most this. */
-#define PUBLISH_TIMEOUT_MS 300
-/* After a failed publish, a gateway is skipped this long by this process
- * (the republish by the tick child catches up on what it missed), so a
- * gateway that is down costs bookings one timeout per process per period,
- * not one per seat change. */
-#define GATEWAY_BACKOFF_MS 5000
-#define MAX_GATEWAYS       16
-#define URL_MAX            400
-
-static const char SEPARATORS[] = " \t,";
-
-const char *live_check_urls(const char *value)
-{
-	int n = 0;
-
-	for (const char *p = value + strspn(value, SEPARATORS); *p; p += strspn(p, SEPARATORS)) {
-		size_t len = strcspn(p, SEPARATORS);
-		if (strncmp(p, "http://", 7) != 0 && strncmp(p, "https://", 8) != 0)
-			return "must be http:// or https:// URLs, separated by spaces or commas";
-		if (len > URL_MAX)
-			return "has a URL that is too long";
-		if (++n > MAX_GATEWAYS)
-			return "lists more than 16 gateways";
-		p += len;
-	}
-	return NULL;
-}
 
 const char *live_seat_status(const char *booking_status)
 {
@@ -53,26 +24,31 @@ const char *live_seat_status(const char *booking_status)
 	return "available";
 }
 
-/* Publish body to one gateway's channel of flight: 0, or -1 (logged). */
-static int publish_one(const char *base, size_t baselen, const char *flight, const char *seat,
-                       const char *status, const char *body)
-{
-	struct http_response resp;
-	char url[URL_MAX + 32];
+struct publish {
+	const char *flight, *seat, *status, *body;
+};
 
-	snprintf(url, sizeof(url), "%.*s/%s", (int)baselen, base, flight);
+/* Publish a seat change to one gateway's channel of its flight: 0, or -1
+ * (logged). */
+static int publish_one(const char *base, size_t baselen, void *ctx)
+{
+	const struct publish *pb = ctx;
+	struct http_response resp;
+	char url[GATEWAY_URL_MAX + 32];
+
+	snprintf(url, sizeof(url), "%.*s/%s", (int)baselen, base, pb->flight);
 	/* Nchan answers 201 (queued, subscribers or not) or 202 (queued, no
 	 * subscriber yet); the service key is not needed: the publisher port
 	 * is reachable from the pools' hosts only, never through the gateway. */
-	int rc = http_call("POST", url, NULL, NULL, body, PUBLISH_TIMEOUT_MS, &resp);
+	int rc = http_call("POST", url, NULL, NULL, pb->body, GATEWAY_TIMEOUT_MS, &resp);
 	int ok = rc == 0 && resp.status >= 200 && resp.status <= 299;
 	if (!ok) {
 		char code[16];
 		snprintf(code, sizeof(code), "%d", rc < 0 ? 0 : resp.status);
 		/* the map stays right: the tick child publishes it again, and
 		 * clients re-read it when their stream (re)opens */
-		log_warn("live publish failed", "url", url, "flight", flight, "seat", seat,
-		         "status", status, "http_status", code);
+		log_warn("live publish failed", "url", url, "flight", pb->flight, "seat", pb->seat,
+		         "status", pb->status, "http_status", code);
 	}
 	http_response_release(&resp);
 	return ok ? 0 : -1;
@@ -80,9 +56,7 @@ static int publish_one(const char *base, size_t baselen, const char *flight, con
 
 void live_seat(struct worker *w, int64_t flight_id, const char *seat, const char *status)
 {
-	/* per process: when each gateway (by its place in the list) may be
-	 * tried again */
-	static int64_t retry_at[MAX_GATEWAYS];
+	static struct gateways gateways;
 	const struct bookings_settings *s = w->settings;
 	char flight[24];
 
@@ -93,23 +67,30 @@ void live_seat(struct worker *w, int64_t flight_id, const char *seat, const char
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "seat_number", json_object_new_string(seat));
 	json_object_object_add(o, "status", json_object_new_string(status));
-	const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	const char *p = s->live_publish_url;
-	for (int i = 0; i < MAX_GATEWAYS && *(p += strspn(p, SEPARATORS)); i++) {
-		size_t len = strcspn(p, SEPARATORS);
-		int64_t now = clock_ms();
-		if (retry_at[i] <= now)
-			retry_at[i] = publish_one(p, len, flight, seat, status, body) < 0
-			                      ? now + GATEWAY_BACKOFF_MS
-			                      : 0;
-		p += len;
-	}
+	struct publish pb = {flight, seat, status,
+	                     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)};
+	gateways_each(&gateways, s->live_publish_url, publish_one, &pb);
 	json_object_put(o);
+}
+
+/* The gateways' cached reads of the flight (its available_seats). */
+static struct gateways purged;
+
+static void purge(struct worker *w, int64_t flight_id, const char *origin, const char *destination,
+                  const char *date)
+{
+	const struct bookings_settings *s = w->settings;
+
+	if (s != NULL)
+		read_cache_purge(&purged, s->cache_purge_url, flight_id, origin, destination, date);
 }
 
 void live_booking(struct worker *w, const struct booking *b)
 {
 	const char *status = live_seat_status(b->status);
+
+	/* first the cache, which the booker may read next; then the streams */
+	purge(w, b->flight_id, b->origin, b->destination, b->departure_time);
 
 	/* every seat of the booking (one made before passengers were read
 	 * lists none: its seat_number) */
@@ -130,5 +111,20 @@ void live_republish(struct worker *w)
 	for (int i = 0; i < n; i++)
 		live_seat(w, rows[i].flight_id, rows[i].seat_number,
 		          live_seat_status(rows[i].status));
+	/* and each changed flight's cached reads once more: a read that
+	 * started before a change committed may have been kept after its
+	 * purge (rows come sorted by flight) */
+	int64_t ids[64];
+	int nids = 0;
+	for (int i = 0; i < n && nids < 64; i++)
+		if (nids == 0 || ids[nids - 1] != rows[i].flight_id)
+			ids[nids++] = rows[i].flight_id;
 	free(rows);
+	struct flight_route *routes = NULL;
+	int nroutes = 0;
+	if (nids && store_flight_routes(w->db, ids, nids, &routes, &nroutes) == STORE_OK)
+		for (int i = 0; i < nroutes; i++)
+			purge(w, routes[i].flight_id, routes[i].origin, routes[i].destination,
+			      routes[i].date);
+	free(routes);
 }

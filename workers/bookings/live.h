@@ -13,10 +13,6 @@
 struct booking;
 struct worker;
 
-/* LIVE_PUBLISH_URL's check: one or more http(s) URLs, separated by
- * spaces or commas (one per gateway). NULL when fine. */
-const char *live_check_urls(const char *value);
-
 /* Publish {"seat_number": seat, "status": status} ("available", "held"
  * or "booked") to flight_id's channel at <url>/<flight_id> of each
  * LIVE_PUBLISH_URL. Bounded by a short timeout per gateway; a gateway

@@ -4,6 +4,8 @@
 #include <stddef.h>
 
 #include "bookings.h"
+#include "flights/read_cache.h"
+#include "gateways.h"
 #include "live.h"
 #include "outbox.h"
 #include "route.h"
@@ -43,10 +45,17 @@ static const struct conf_setting settings[] = {
         {.name = "LIVE_PUBLISH_URL",
          .type = CONF_TEXT,
          .def = "http://127.0.0.1:8090/flights",
-         .check = live_check_urls,
+         .check = gateways_check,
          .offset = SETTING(live_publish_url),
          .help = "where seat changes are published for the live seat map: each gateway's "
                  "Nchan publisher, separated by spaces (the flight id is appended)"},
+        {.name = "CACHE_PURGE_URL",
+         .type = CONF_TEXT,
+         .def = CACHE_PURGE_URL_DEFAULT,
+         .check = gateways_check,
+         .offset = SETTING(cache_purge_url),
+         .help = "where the gateways' read cache is purged after seats change: each "
+                 "gateway's publisher port, separated by spaces (the key is appended)"},
         {.name = NULL},
 };
 

@@ -36,7 +36,9 @@
 	"coalesce(" ISO("cancelled_at") ", ''), " \
 	"coalesce(lock_token, ''), " \
 	"coalesce(request_id, ''), " \
-	"coalesce(departure_time <= now(), false)"
+	"coalesce(departure_time <= now(), false), " \
+	"coalesce(origin, ''), coalesce(destination, ''), " \
+	"coalesce(" ISO("departure_time") ", '')"
 /* Every passenger of the row's booking (its id), in their order, as JSON. */
 #define PASSENGERS_JSON \
 	"(SELECT json_agg(json_build_object('n', s.full_name, 's', s.seat_number, " \
@@ -161,6 +163,9 @@ static void read_row(const PGresult *res, int row, void *out)
 	char departed[4];
 	DB_NEXT_TEXT(&c, departed);
 	b->departed = departed[0] == 't';
+	DB_NEXT_TEXT(&c, b->origin);
+	DB_NEXT_TEXT(&c, b->destination);
+	DB_NEXT_TEXT(&c, b->departure_time);
 	read_passengers(res, row, c.col, b);
 }
 
@@ -272,7 +277,7 @@ static const char hold_sql[] =
 	"  FROM booking_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
 	"                    $16) h) x";
 /* clang-format on */
-#define HOLD_OUTCOME_COL 15
+#define HOLD_OUTCOME_COL 18
 
 /* One call of booking_hold: CREATE_OK with out, CREATE_SEAT_TAKEN (taken
  * named), CREATE_TOO_MANY_HOLDS, CREATE_ERROR; *overdue when the seats
@@ -580,5 +585,38 @@ enum store_status store_seats_changed(struct db *db, char *since, size_t sincele
 	        seats(db_query(db, changed_sql, DB_TEXT(since), DB_TEXT(until)), out, n);
 	if (st == STORE_OK)
 		snprintf(since, sincelen, "%s", until);
+	return st;
+}
+
+static void read_route(const PGresult *res, int row, void *out)
+{
+	struct flight_route *f = out;
+	struct db_row c = DB_ROW(res, row);
+
+	memset(f, 0, sizeof(*f));
+	f->flight_id = db_next_int(&c);
+	DB_NEXT_TEXT(&c, f->origin);
+	DB_NEXT_TEXT(&c, f->destination);
+	DB_NEXT_TEXT(&c, f->date);
+}
+
+enum store_status store_flight_routes(struct db *db, const int64_t *ids, int n,
+                                      struct flight_route **out, int *nout)
+{
+	struct buf list;
+
+	buf_init(&list);
+	db_int_array(&list, ids, n);
+	/* clang-format off */
+	enum store_status st = db_all(db_query(db,
+		"SELECT f.id, b.origin, b.destination, "
+		"       coalesce(to_char(b.departure_time AT TIME ZONE 'UTC', 'YYYY-MM-DD'), '') "
+		"FROM unnest($1::bigint[]) AS f(id) CROSS JOIN LATERAL "
+		"  (SELECT origin, destination, departure_time FROM bookings "
+		"   WHERE flight_id = f.id ORDER BY id DESC LIMIT 1) b",
+		DB_TEXT(buf_str(&list))),
+		read_route, sizeof(**out), (void **)out, nout);
+	/* clang-format on */
+	buf_release(&list);
 	return st;
 }

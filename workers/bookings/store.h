@@ -63,6 +63,15 @@ struct seat_row {
 	char status[12]; /* its booking's effective status */
 };
 
+/* A flight as its newest booking recorded it: what its entries in the
+ * gateways' read cache are named by (flights/read_cache.h). */
+struct flight_route {
+	int64_t flight_id;
+	char origin[4];
+	char destination[4];
+	char date[12]; /* of departure, UTC: YYYY-MM-DD */
+};
+
 enum create_result {
 	CREATE_OK = 0,
 	CREATE_SEAT_TAKEN,
@@ -139,4 +148,7 @@ enum store_status store_expire_holds(struct db *db, int limit, struct booking **
  * "" at first (then the last 30 s); on STORE_OK it becomes the window's end. */
 enum store_status store_seats_changed(struct db *db, char *since, size_t sincelen,
                                       struct seat_row **out, int *n);
+/* The route of each of the n flights that has a booking (out: caller frees). */
+enum store_status store_flight_routes(struct db *db, const int64_t *ids, int n,
+                                      struct flight_route **out, int *nout);
 #endif

@@ -14,10 +14,12 @@
 
 #include "field.h"
 #include "flights.h"
+#include "gateways.h"
 #include "kv.h"
 #include "log.h"
 #include "mem.h"
 #include "occupancy.h"
+#include "read_cache.h"
 #include "reply.h"
 #include "req.h"
 #include "store.h"
@@ -113,6 +115,23 @@ static void cache_refresh(struct worker *w, const struct flight *f)
 		cache_drop(w, f->id);
 	else
 		lists_stale(w);
+}
+
+/* After a write that changed f (as it was, or as it is now): the
+ * gateways' cached reads of it go (read_cache.h). */
+static void gateway_purge(struct worker *w, const struct flight *f)
+{
+	static struct gateways gateways;
+	const struct flights_settings *s = w->settings;
+	struct tm tm;
+	time_t t = (time_t)f->departure_time;
+	char date[16] = "";
+
+	if (s == NULL)
+		return; /* unit tests: no gateway */
+	if (gmtime_r(&t, &tm))
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	read_cache_purge(&gateways, s->cache_purge_url, f->id, f->origin, f->destination, date);
 }
 
 /* Flight id, active or not, from the cache or else PostgreSQL (then
@@ -725,6 +744,7 @@ void flights_create(struct req *r)
 	    reply_unless_ok(r, store_flight_create(r->w->db, &f, &out), NULL, duplicate) < 0)
 		return;
 	lists_stale(r->w);
+	gateway_purge(r->w, &out); /* the searches that now list it */
 	struct occupancy_rows none = {0};
 	reply_flight(r, 201, &out, 0, &none); /* a new flight has no bookings */
 }
@@ -737,14 +757,20 @@ static int load_for_change_or_reply(struct req *r, int64_t id, struct flight *f)
 }
 
 /* Write the merged flight f (live bookings now) and reply either way. */
-static void update_and_reply(struct req *r, const struct flight *f, long long live,
-                             const struct occupancy_rows *rows)
+static void update_and_reply(struct req *r, const struct flight *old, const struct flight *f,
+                             long long live, const struct occupancy_rows *rows)
 {
 	struct flight out;
 
 	if (reply_unless_ok(r, store_flight_update(r->w->db, f, &out), not_found, duplicate) < 0)
 		return;
 	cache_refresh(r->w, &out);
+	/* the searches it left (a new route or day) and the ones it is in */
+	if (strcmp(old->origin, out.origin) != 0 ||
+	    strcmp(old->destination, out.destination) != 0 ||
+	    old->departure_time / 86400 != out.departure_time / 86400)
+		gateway_purge(r->w, old);
+	gateway_purge(r->w, &out);
 	reply_flight(r, 200, &out, live, rows);
 }
 
@@ -776,7 +802,7 @@ void flights_update(struct req *r)
 		reply_error(r, 409, "Cannot reduce seats while the flight has live bookings");
 		return;
 	}
-	update_and_reply(r, &f, live, &rows);
+	update_and_reply(r, &old, &f, live, &rows);
 }
 
 /* Set is_active of flight id in PostgreSQL, then in the cache. */
@@ -785,8 +811,10 @@ static enum store_status set_active(struct worker *w, int64_t id, int active)
 	struct flight now;
 	enum store_status st = store_flight_set_active(w->db, id, active, &now);
 
-	if (st == STORE_OK)
+	if (st == STORE_OK) {
 		cache_refresh(w, &now);
+		gateway_purge(w, &now);
+	}
 	return st;
 }
 
@@ -824,6 +852,7 @@ void flights_delete(struct req *r)
 		return;
 	}
 	cache_drop(r->w, id);
+	gateway_purge(r->w, &f);
 	if (st == STORE_OK)
 		reply_empty(r, 204);
 	else

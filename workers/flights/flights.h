@@ -9,6 +9,11 @@ struct service;
 struct flight;
 struct json_object;
 
+/* The flights service's own settings (service.c declares them). */
+struct flights_settings {
+	char *cache_purge_url; /* CACHE_PURGE_URL: each gateway's read cache purge */
+};
+
 void flights_list(struct req *r);
 void flights_search(struct req *r);
 void flights_get(struct req *r);

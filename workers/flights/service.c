@@ -1,5 +1,9 @@
 /* service.c - what the flights pool declares: its routes and peers. */
+#include <stddef.h>
+
 #include "flights.h"
+#include "gateways.h"
+#include "read_cache.h"
 #include "route.h"
 #include "users/user_check.h"
 
@@ -18,6 +22,21 @@ static const struct route routes[] = {
         {NULL, NULL, NULL, 0},
 };
 
+#define SETTING(field) offsetof(struct flights_settings, field)
+
+static const struct conf_setting settings[] = {
+        {.name = "CACHE_PURGE_URL",
+         .type = CONF_TEXT,
+         .def = CACHE_PURGE_URL_DEFAULT,
+         .check = gateways_check,
+         .offset = SETTING(cache_purge_url),
+         .help = "where the gateways' read cache is purged after a flight changes: each "
+                 "gateway's publisher port, separated by spaces (the key is appended)"},
+        {.name = NULL},
+};
+
+static struct flights_settings flights_settings;
+
 /* bookings: live seat counts when the Redis sets cannot tell. */
 static const struct conf_peer peers[] = {
         {"bookings", "BOOKINGS_URL", "http://127.0.0.1:8002"},
@@ -29,6 +48,8 @@ const struct service flights_service = {
         .name = "flights",
         .health_name = "flight-service",
         .routes = routes,
+        .settings = settings,
+        .settings_data = &flights_settings,
         .peers = peers,
         .user_active = user_check_active,
 };

@@ -1,0 +1,28 @@
+/* read_cache.h - the gateway's cache of anonymous flight reads, whose keys
+ * the flights service owns (nginx/site.conf.in, $fo_read_key):
+ * GET /flights/{id} is kept as "<id>", a search by origin and destination
+ * as "search/<O>/<D>/", with a date as "search/<O>/<D>/<YYYY-MM-DD>".
+ * Whoever changes what such a read shows (flights: the flight; bookings:
+ * its seats, so its available_seats) purges the flight's entries on every
+ * gateway of CACHE_PURGE_URL after committing and before answering, so the
+ * writer's next read shows the change (docs/ARCHITECTURE.md, "Read
+ * cache"). */
+#ifndef FLIGHTS_READ_CACHE_H
+#define FLIGHTS_READ_CACHE_H
+
+#include <stdint.h>
+
+struct gateways;
+
+/* The settings' default: this host's gateway publisher port. */
+#define CACHE_PURGE_URL_DEFAULT "http://127.0.0.1:8090/flights/cache"
+
+/* Purge flight_id's entry and those of the searches that list it: by
+ * origin and destination, with and without the UTC date of departure
+ * (date: "YYYY-MM-DD...", only its first 10 characters are read; NULL or
+ * malformed: the dated entry is left to its short lifetime). urls: the
+ * CACHE_PURGE_URL list (NULL or empty: nothing to purge). */
+void read_cache_purge(struct gateways *g, const char *urls, int64_t flight_id, const char *origin,
+                      const char *destination, const char *date);
+
+#endif
