@@ -1,15 +1,13 @@
 /* live.c - publishing committed seat changes to Nchan (live.h). */
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bookings.h"
 #include "flights/read_cache.h"
 #include "gateways.h"
-#include "http.h"
+#include "buf.h"
 #include "live.h"
 #include "log.h"
 #include "store.h"
@@ -24,80 +22,58 @@ const char *live_seat_status(const char *booking_status)
 	return "available";
 }
 
-struct publish {
-	const char *flight, *seat, *status, *body;
-};
-
-/* Publish a seat change to one gateway's channel of its flight: 0, or -1
- * (logged). */
-static int publish_one(const char *base, size_t baselen, void *ctx)
+/* Queue the seat's new state for its flight's channel on every gateway
+ * (LIVE_PUBLISH_URL). Nchan answers 201 (queued, subscribers or not) or
+ * 202 (queued, no subscriber yet); the service key is not needed: the
+ * publisher port is reachable from the pools' hosts only, never through
+ * the gateway. A publish that failed is logged (gateways.c); the map
+ * stays right: the tick child publishes it again, and clients re-read it
+ * when their stream (re)opens. */
+static void queue_seat(struct worker *w, int64_t flight_id, const char *seat, const char *status)
 {
-	const struct publish *pb = ctx;
-	struct http_response resp;
-	char url[GATEWAY_URL_MAX + 32];
-
-	snprintf(url, sizeof(url), "%.*s/%s", (int)baselen, base, pb->flight);
-	/* Nchan answers 201 (queued, subscribers or not) or 202 (queued, no
-	 * subscriber yet); the service key is not needed: the publisher port
-	 * is reachable from the pools' hosts only, never through the gateway. */
-	int rc = http_call("POST", url, NULL, NULL, pb->body, GATEWAY_TIMEOUT_MS, &resp);
-	int ok = rc == 0 && resp.status >= 200 && resp.status <= 299;
-	if (!ok) {
-		char code[16];
-		snprintf(code, sizeof(code), "%d", rc < 0 ? 0 : resp.status);
-		/* the map stays right: the tick child publishes it again, and
-		 * clients re-read it when their stream (re)opens */
-		log_warn("live publish failed", "url", url, "flight", pb->flight, "seat", pb->seat,
-		         "status", pb->status, "http_status", code);
-	}
-	http_response_release(&resp);
-	return ok ? 0 : -1;
-}
-
-void live_seat(struct worker *w, int64_t flight_id, const char *seat, const char *status)
-{
-	static struct gateways gateways;
 	const struct bookings_settings *s = w->settings;
 	char flight[24];
+	struct buf body;
 
 	/* unset only in unit tests, which have no nginx to publish to */
 	if (s == NULL || s->live_publish_url == NULL || !*s->live_publish_url)
 		return;
 	snprintf(flight, sizeof(flight), "%" PRId64, flight_id);
-	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "seat_number", json_object_new_string(seat));
-	json_object_object_add(o, "status", json_object_new_string(status));
-	struct publish pb = {flight, seat, status,
-	                     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)};
-	gateways_each(&gateways, s->live_publish_url, publish_one, &pb);
-	json_object_put(o);
+	buf_init(&body);
+	buf_adds(&body, "{\"seat_number\":\"");
+	buf_add_json_str(&body, seat);
+	buf_adds(&body, "\",\"status\":\"");
+	buf_add_json_str(&body, status);
+	buf_adds(&body, "\"}");
+	gateways_add(s->live_publish_url, "POST", flight, buf_str(&body));
+	buf_release(&body);
 }
 
-/* The gateways' cached reads of the flight (its available_seats). */
-static struct gateways purged;
-
+/* Queue the purge of the gateways' cached reads of the flight (its
+ * available_seats). */
 static void purge(struct worker *w, int64_t flight_id, const char *origin, const char *destination,
                   const char *date)
 {
 	const struct bookings_settings *s = w->settings;
 
 	if (s != NULL)
-		read_cache_purge(&purged, s->cache_purge_url, flight_id, origin, destination, date);
+		read_cache_purge(s->cache_purge_url, flight_id, origin, destination, date);
 }
 
 void live_booking(struct worker *w, const struct booking *b)
 {
 	const char *status = live_seat_status(b->status);
 
-	/* first the cache, which the booker may read next; then the streams */
+	/* first the cache, which the booker may read next; then the streams;
+	 * all in one exchange per gateway */
 	purge(w, b->flight_id, b->origin, b->destination, b->departure_time);
-
 	/* every seat of the booking (one made before passengers were read
 	 * lists none: its seat_number) */
 	if (b->npassengers == 0)
-		live_seat(w, b->flight_id, b->seat_number, status);
+		queue_seat(w, b->flight_id, b->seat_number, status);
 	for (int i = 0; i < b->npassengers; i++)
-		live_seat(w, b->flight_id, b->passengers[i].seat_number, status);
+		queue_seat(w, b->flight_id, b->passengers[i].seat_number, status);
+	gateways_send();
 }
 
 void live_republish(struct worker *w)
@@ -109,8 +85,8 @@ void live_republish(struct worker *w)
 	if (store_seats_changed(w->db, since, sizeof(since), &rows, &n) != STORE_OK)
 		return; /* the database is away: the same window next time */
 	for (int i = 0; i < n; i++)
-		live_seat(w, rows[i].flight_id, rows[i].seat_number,
-		          live_seat_status(rows[i].status));
+		queue_seat(w, rows[i].flight_id, rows[i].seat_number,
+		           live_seat_status(rows[i].status));
 	/* and each changed flight's cached reads once more: a read that
 	 * started before a change committed may have been kept after its
 	 * purge (rows come sorted by flight) */
@@ -127,4 +103,5 @@ void live_republish(struct worker *w)
 			purge(w, routes[i].flight_id, routes[i].origin, routes[i].destination,
 			      routes[i].date);
 	free(routes);
+	gateways_send();
 }

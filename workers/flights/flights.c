@@ -121,7 +121,6 @@ static void cache_refresh(struct worker *w, const struct flight *f)
  * gateways' cached reads of it go (read_cache.h). */
 static void gateway_purge(struct worker *w, const struct flight *f)
 {
-	static struct gateways gateways;
 	const struct flights_settings *s = w->settings;
 	struct tm tm;
 	time_t t = (time_t)f->departure_time;
@@ -131,7 +130,8 @@ static void gateway_purge(struct worker *w, const struct flight *f)
 		return; /* unit tests: no gateway */
 	if (gmtime_r(&t, &tm))
 		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-	read_cache_purge(&gateways, s->cache_purge_url, f->id, f->origin, f->destination, date);
+	read_cache_purge(s->cache_purge_url, f->id, f->origin, f->destination, date);
+	gateways_send();
 }
 
 /* Flight id, active or not, from the cache or else PostgreSQL (then

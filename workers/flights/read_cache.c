@@ -25,24 +25,21 @@ static int ymd(const char *s)
 	return 1;
 }
 
-void read_cache_purge(struct gateways *g, const char *urls, int64_t flight_id, const char *origin,
+void read_cache_purge(const char *urls, int64_t flight_id, const char *origin,
                       const char *destination, const char *date)
 {
-	char id[24], route[24], dated[40];
-	const char *keys[3] = {id, route, dated};
-	int n = 1;
+	char key[40];
 
 	if (urls == NULL || !*urls)
 		return;
-	snprintf(id, sizeof(id), "%" PRId64, flight_id);
-	if (iata(origin) && iata(destination)) {
-		snprintf(route, sizeof(route), "search/%s/%s/", origin, destination);
-		n = 2;
-		if (ymd(date)) {
-			snprintf(dated, sizeof(dated), "search/%s/%s/%.10s", origin, destination,
-			         date);
-			n = 3;
-		}
+	snprintf(key, sizeof(key), "%" PRId64, flight_id);
+	gateways_add(urls, "PURGE", key, NULL);
+	if (!iata(origin) || !iata(destination))
+		return;
+	snprintf(key, sizeof(key), "search/%s/%s/", origin, destination);
+	gateways_add(urls, "PURGE", key, NULL);
+	if (ymd(date)) {
+		snprintf(key, sizeof(key), "search/%s/%s/%.10s", origin, destination, date);
+		gateways_add(urls, "PURGE", key, NULL);
 	}
-	gateways_purge(g, urls, keys, n);
 }

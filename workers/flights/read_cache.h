@@ -12,17 +12,16 @@
 
 #include <stdint.h>
 
-struct gateways;
-
 /* The settings' default: this host's gateway publisher port. */
 #define CACHE_PURGE_URL_DEFAULT "http://127.0.0.1:8090/flights/cache"
 
-/* Purge flight_id's entry and those of the searches that list it: by
- * origin and destination, with and without the UTC date of departure
- * (date: "YYYY-MM-DD...", only its first 10 characters are read; NULL or
+/* Queue the purges (gateways.h: gateways_send sends them) of flight_id's
+ * entry and those of the searches that list it: by origin and
+ * destination, with and without the UTC date of departure (date:
+ * "YYYY-MM-DD...", only its first 10 characters are read; NULL or
  * malformed: the dated entry is left to its short lifetime). urls: the
  * CACHE_PURGE_URL list (NULL or empty: nothing to purge). */
-void read_cache_purge(struct gateways *g, const char *urls, int64_t flight_id, const char *origin,
+void read_cache_purge(const char *urls, int64_t flight_id, const char *origin,
                       const char *destination, const char *date);
 
 #endif
