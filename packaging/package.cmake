@@ -73,6 +73,7 @@ fo_render(server.conf.in ${fo_nginx}/snippets/flightops-server.conf)
 fo_render(gateway-fastcgi.conf ${fo_nginx}/snippets/flightops-gateway-fastcgi.conf)
 fo_render(fastcgi.conf ${fo_nginx}/snippets/flightops-fastcgi.conf)
 fo_render(errors.conf ${fo_nginx}/snippets/flightops-errors.conf)
+fo_render(read-cache.conf ${fo_nginx}/snippets/flightops-read-cache.conf)
 set(fo_pools_conf "")
 set(PORT 8000)
 foreach(POOL IN LISTS FO_POOLS)
@@ -105,7 +106,8 @@ set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
 	${PROJECT_SOURCE_DIR}/nginx/site.conf.in ${PROJECT_SOURCE_DIR}/nginx/server.conf.in
 	${PROJECT_SOURCE_DIR}/nginx/pool.conf.in ${PROJECT_SOURCE_DIR}/nginx/lane.conf.in
 	${PROJECT_SOURCE_DIR}/nginx/gateway-fastcgi.conf
-	${PROJECT_SOURCE_DIR}/nginx/fastcgi.conf ${PROJECT_SOURCE_DIR}/nginx/errors.conf)
+	${PROJECT_SOURCE_DIR}/nginx/fastcgi.conf ${PROJECT_SOURCE_DIR}/nginx/errors.conf
+	${PROJECT_SOURCE_DIR}/nginx/read-cache.conf)
 
 install(FILES ${fo_nginx}/sites-available/flightops DESTINATION /etc/nginx/sites-available)
 install(DIRECTORY ${fo_nginx}/snippets/ DESTINATION /etc/nginx/snippets)

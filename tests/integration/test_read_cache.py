@@ -1,6 +1,6 @@
 """The gateway's read cache (nginx/site.conf.in, docs/ARCHITECTURE.md, "Read
-cache"): anonymous GET /flights/{id} and searches of the web app's form are
-kept by nginx, and every write that changes what they show purges them
+cache"): anonymous GET /flights/{id}, its seat map and searches of the web
+app's form are kept by nginx, and every write that changes what they show purges them
 before it is answered, so the writer's next read, through the same gateway,
 shows the change. X-Cache (nginx's $upstream_cache_status) tells whether an
 answer came from the cache.
@@ -87,6 +87,25 @@ class ReadCache(unittest.TestCase):
         self.assertEqual(c.status, 200, fo.describe(c))
         for path in paths:
             self.assertEqual(self.seats_left(fo.get(fo.GATEWAY + path), f["id"]), 12, path)
+
+    def test_the_seat_map_is_kept_and_purged(self):
+        f = self.flight()
+        path = "/flights/%d/seats" % f["id"]
+        r = cached(path)
+        self.assertEqual((r.status, r.headers.get("X-Cache")), (200, "HIT"), fo.describe(r))
+        self.assertEqual({s["status"] for s in r.body}, {"available"})
+        b = fo.book(self.token, f["id"], "1B", base=fo.GATEWAY)
+        self.assertEqual(b.status, 201, fo.describe(b))
+        r = fo.get(fo.GATEWAY + path)
+        self.assertEqual(r.headers.get("X-Cache"), "MISS")
+        self.assertEqual({s["seat_number"]: s["status"] for s in r.body}["1B"], "held")
+        # a new seat layout (more seats) shows at once too
+        cached(path)
+        u = fo.request("PUT", "%s/flights/%d" % (fo.FLIGHTS, f["id"]), token=self.admin,
+                       json={"total_seats": 18})
+        self.assertEqual(u.status, 200, fo.describe(u))
+        self.assertEqual(len(fo.get(fo.GATEWAY + path).body), 18)
+        self.assertEqual(cached(path + "?x=1").headers.get("X-Cache"), "BYPASS")
 
     def test_four_passengers_show_at_once(self):
         f = self.flight()

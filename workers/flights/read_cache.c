@@ -34,6 +34,8 @@ void read_cache_purge(const char *urls, int64_t flight_id, const char *origin,
 		return;
 	snprintf(key, sizeof(key), "%" PRId64, flight_id);
 	gateways_add(urls, "PURGE", key, NULL);
+	snprintf(key, sizeof(key), "seats/%" PRId64, flight_id);
+	gateways_add(urls, "PURGE", key, NULL);
 	if (!iata(origin) || !iata(destination))
 		return;
 	snprintf(key, sizeof(key), "search/%s/%s/", origin, destination);

@@ -1,9 +1,10 @@
 /* read_cache.h - the gateway's cache of anonymous flight reads, whose keys
  * the flights service owns (nginx/site.conf.in, $fo_read_key):
- * GET /flights/{id} is kept as "<id>", a search by origin and destination
- * as "search/<O>/<D>/", with a date as "search/<O>/<D>/<YYYY-MM-DD>".
- * Whoever changes what such a read shows (flights: the flight; bookings:
- * its seats, so its available_seats) purges the flight's entries on every
+ * GET /flights/{id} is kept as "<id>", its seat map as "seats/<id>", a
+ * search by origin and destination as "search/<O>/<D>/", with a date as
+ * "search/<O>/<D>/<YYYY-MM-DD>". Whoever changes what such a read shows
+ * (flights: the flight and its seat layout; bookings: its seats, so its
+ * available_seats and seat map) purges the flight's entries on every
  * gateway of CACHE_PURGE_URL after committing and before answering, so the
  * writer's next read shows the change (docs/ARCHITECTURE.md, "Read
  * cache"). */
@@ -16,7 +17,7 @@
 #define CACHE_PURGE_URL_DEFAULT "http://127.0.0.1:8090/flights/cache"
 
 /* Queue the purges (gateways.h: gateways_send sends them) of flight_id's
- * entry and those of the searches that list it: by origin and
+ * entry, its seat map's and those of the searches that list it: by origin and
  * destination, with and without the UTC date of departure (date:
  * "YYYY-MM-DD...", only its first 10 characters are read; NULL or
  * malformed: the dated entry is left to its short lifetime). urls: the
