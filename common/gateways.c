@@ -216,7 +216,7 @@ static int exchange(struct conn *c, int first, int64_t deadline, const char **wh
 	size_t at = 0;
 	while (done < c->n) {
 		int status = 0, closes = 0;
-		long got = answer(in.data + at, in.len - at, &status, &closes);
+		long got = in.len > at ? answer(in.data + at, in.len - at, &status, &closes) : 0;
 		if (got < 0) {
 			*why = "unreadable answer";
 			break;

@@ -143,8 +143,7 @@ static int service_key_ok(const struct conf *c, const char *key)
 /* Per child: the last answers of the service's user_active hook. A
  * token stays valid for its whole lifetime by signature alone; this is
  * what ends it early when its user is deleted or deactivated. */
-#define USER_CHECK_SECONDS 5
-#define USER_CHECK_SLOTS   64
+#define USER_CHECK_SLOTS 64
 struct user_check {
 	int64_t uid;
 	time_t until;

@@ -71,4 +71,7 @@ struct service {
 	int (*user_active)(struct worker *w, int64_t uid, const char *request_id);
 };
 
+/* How long a child keeps a user_active answer (serve.c). */
+#define USER_CHECK_SECONDS 5
+
 #endif

@@ -318,7 +318,13 @@ static void me_no_longer_valid(void **state)
 	harness_call(&w, "GET", "/users/me", ghost, NULL); /* deleted */
 	expect_unauthorized("Could not validate credentials");
 	fake_store_fail("by_id", STORE_ERROR);
+	/* alice asked within USER_CHECK_SECONDS (me): her answer is kept */
 	harness_call(&w, "GET", "/users/me", alice, NULL);
+	assert_int_equal(res->status, 200);
+	expect_user(5, "alice", "user");
+	/* root's is not */
+	fake_store_fail("by_id", STORE_ERROR);
+	harness_call(&w, "GET", "/users/me", admin, NULL);
 	harness_expect_error(503, "Database unavailable");
 }
 

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,7 +15,9 @@
 #include "form.h"
 #include "kv.h"
 #include "log.h"
+#include "mem.h"
 #include "reply.h"
+#include "service.h"
 #include "req.h"
 #include "store.h"
 #include "users.h"
@@ -284,14 +287,46 @@ void users_token(struct req *r)
 	issue_token(r, &u);
 }
 
+/* Per child: the answers of GET /users/me, each kept as long as serve.c
+ * keeps a user check (USER_CHECK_SECONDS). No route changes a user once
+ * registered (only an operator's hand does), and a deactivated user's
+ * token is refused within that time on every pool anyway; within it, a
+ * caller that asks again costs no PostgreSQL query. */
+#define ME_SLOTS 64
+static struct me_slot {
+	int64_t uid;
+	time_t until;
+	char *json; /* malloc'd: the exact bytes replied */
+	size_t len;
+} me_slots[ME_SLOTS];
+
+static void me_keep(int64_t uid, time_t now, const char *json, size_t len)
+{
+	struct me_slot *slot = &me_slots[(uint64_t)uid % ME_SLOTS];
+
+	free(slot->json);
+	slot->json = xmalloc(len + 1);
+	memcpy(slot->json, json, len + 1);
+	slot->len = len;
+	slot->uid = uid;
+	slot->until = now + USER_CHECK_SECONDS;
+}
+
 void users_me(struct req *r)
 {
 	struct user u;
+	time_t now = time(NULL);
+	struct me_slot *slot = &me_slots[(uint64_t)r->user.uid % ME_SLOTS];
 
+	if (slot->json && slot->uid == r->user.uid && now < slot->until) {
+		reply_raw(r, 200, "application/json", slot->json, slot->len);
+		return;
+	}
 	enum store_status st = store_user_by_id(r->w->db, r->user.uid, &u);
 
 	if (st == STORE_OK && u.is_active) {
 		reply_json(r, 200, user_json(&u));
+		me_keep(u.id, now, buf_str(&r->out), r->out.len);
 	} else if (st == STORE_ERROR) {
 		reply_error(r, 503, REPLY_DB_DOWN);
 	} else {
