@@ -1,13 +1,23 @@
-/* test_kv.c - kv.h without a server: URL parsing, and with nothing
- * listening (port 1 refuses) every call returns -1 at once, repeatedly.
- * Behaviour against a real Redis is covered by integration tests. */
+/* test_kv.c - kv.h without a real server: URL parsing; with nothing
+ * listening (port 1 refuses) every call returns -1 at once, repeatedly;
+ * and against a fake one that closes each connection after one answer
+ * (as a Redis restart does to every client), the next command goes on a
+ * new connection instead of failing. Behaviour against a real Redis is
+ * covered by integration tests. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "kv.h"
@@ -97,6 +107,51 @@ static void test_unreachable(void **state)
 	kv_free(k);
 }
 
+/* The fake: every connection gets one "+PONG" and is closed; closed
+ * counts them (posted after each close). */
+static sem_t closed;
+
+static void *one_answer_each(void *arg)
+{
+	int lfd = (int)(intptr_t)arg;
+
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+		char in[256];
+		if (fd < 0)
+			return NULL;
+		if (read(fd, in, sizeof(in)) > 0)
+			(void)!write(fd, "+PONG\r\n", 7);
+		close(fd);
+		sem_post(&closed);
+	}
+}
+
+static void test_closed_by_server_reconnects(void **state)
+{
+	(void)state;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	char url[64];
+	pthread_t t;
+
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	getsockname(lfd, (struct sockaddr *)&a, &alen);
+	sem_init(&closed, 0, 0);
+	pthread_create(&t, NULL, one_answer_each, (void *)(intptr_t)lfd);
+	pthread_detach(t);
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", ntohs(a.sin_port));
+	struct kv *k = kv_new(url, 1000);
+	assert_non_null(k);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(kv_ping(k), 0);
+		sem_wait(&closed); /* the server's end is closed before the next */
+	}
+	kv_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -104,6 +159,7 @@ int main(void)
 	        cmocka_unit_test(test_parse_bad),
 	        cmocka_unit_test(test_new_bad_url),
 	        cmocka_unit_test(test_unreachable),
+	        cmocka_unit_test(test_closed_by_server_reconnects),
 	};
 	return cmocka_run_group_tests(tests, harness_quiet, NULL);
 }
