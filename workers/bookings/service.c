@@ -49,13 +49,7 @@ static const struct conf_setting settings[] = {
          .offset = SETTING(live_publish_url),
          .help = "where seat changes are published for the live seat map: each gateway's "
                  "Nchan publisher, separated by spaces (the flight id is appended)"},
-        {.name = "CACHE_PURGE_URL",
-         .type = CONF_TEXT,
-         .def = CACHE_PURGE_URL_DEFAULT,
-         .check = gateways_check,
-         .offset = SETTING(cache_purge_url),
-         .help = "where the gateways' read cache is purged after seats change: each "
-                 "gateway's publisher port, separated by spaces (the key is appended)"},
+        CACHE_PURGE_URL_SETTING(struct bookings_settings, cache_purge_url),
         {.name = NULL},
 };
 

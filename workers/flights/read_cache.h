@@ -11,10 +11,24 @@
 #ifndef FLIGHTS_READ_CACHE_H
 #define FLIGHTS_READ_CACHE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-/* The settings' default: this host's gateway publisher port. */
-#define CACHE_PURGE_URL_DEFAULT "http://127.0.0.1:8090/flights/cache"
+#include "conf.h"
+#include "gateways.h"
+
+/* The CACHE_PURGE_URL setting (conf.h) of a pool that purges, read into
+ * member of its settings_type: by default this host's gateway
+ * publisher port. */
+#define CACHE_PURGE_URL_SETTING(settings_type, member)                                             \
+	{                                                                                          \
+		.name = "CACHE_PURGE_URL", .type = CONF_TEXT,                                      \
+		.def = "http://127.0.0.1:8090/flights/cache", .check = gateways_check,             \
+		.offset = offsetof(settings_type, member),                                         \
+		.help = "where the gateways' read cache of flight reads is purged after a "        \
+		        "change: each gateway's publisher port, separated by spaces (the key "     \
+		        "is appended)"                                                             \
+	}
 
 /* Queue the purges (gateways.h: gateways_send sends them) of flight_id's
  * entry, its seat map's and those of the searches that list it: by origin and

@@ -22,16 +22,8 @@ static const struct route routes[] = {
         {NULL, NULL, NULL, 0},
 };
 
-#define SETTING(field) offsetof(struct flights_settings, field)
-
 static const struct conf_setting settings[] = {
-        {.name = "CACHE_PURGE_URL",
-         .type = CONF_TEXT,
-         .def = CACHE_PURGE_URL_DEFAULT,
-         .check = gateways_check,
-         .offset = SETTING(cache_purge_url),
-         .help = "where the gateways' read cache is purged after a flight changes: each "
-                 "gateway's publisher port, separated by spaces (the key is appended)"},
+        CACHE_PURGE_URL_SETTING(struct flights_settings, cache_purge_url),
         {.name = NULL},
 };
 
