@@ -277,6 +277,43 @@ def pgbench():
             "note": "avg latency %s ms" % (lat.group(1) if lat else "?"), "statuses": {}}
 
 
+# One durable INSERT of a booking row, as bookings' own table has it (every
+# index), by as many clients as the bookings pool has children: what
+# PostgreSQL alone does on this machine with synchronous_commit on, the
+# floor under POST /bookings (which also inserts its seats, counts the
+# user's holds and runs nginx, the pool and Redis on the same cores).
+INSERT_SCRIPT = r"""\set u random(1, 1000000)
+INSERT INTO bench_bookings (reference, user_id, flight_id, seat_number, total_cents,
+  hold_expires_at, lock_token, seat_count)
+VALUES (upper(substr(md5(random()::text), 1, 6)), :u, 5, '1A', 100,
+  now() + interval '10 min', md5(random()::text), 1) ON CONFLICT (reference) DO NOTHING;
+"""
+
+
+def pgbench_insert():
+    env = dict(os.environ, PGPASSWORD=fo.secrets()["PG_PASSWORD"])
+    conn = ["-h", "127.0.0.1", "-p", os.environ["FO_PG_PORT"], "-U", "flightops"]
+    db = "flightops_bookings"
+    psql(db, "DROP TABLE IF EXISTS bench_bookings; "
+             "CREATE TABLE bench_bookings (LIKE bookings INCLUDING ALL)")
+    script = os.path.join(BENCH, "insert.sql")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(INSERT_SCRIPT)
+    secs = int(_ms(DURATION) / 1000) or 5
+    clients = int(os.environ.get("FO_WORKERS") or 4)
+    try:
+        out = subprocess.run(["pgbench", "-n", "-f", script, "-c", str(clients), "-j",
+                              str(THREADS), "-T", str(secs)] + conn + [db],
+                             capture_output=True, text=True, env=env, timeout=120).stdout
+    finally:
+        psql(db, "DROP TABLE IF EXISTS bench_bookings")
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    lat = re.search(r"latency average = ([\d.]+) ms", out)
+    return {"rps": tps, "p50": float("nan"), "p99": float("nan"),
+            "note": "%d clients, avg latency %s ms" % (clients, lat.group(1) if lat else "?"),
+            "statuses": {}}
+
+
 def sink_rate(n=2000):
     """The SMTP sink's own rate: n messages over one smtplib connection."""
     msg = EmailMessage()
@@ -506,6 +543,8 @@ def main():
     add(F2, wrk("floor2", "http://127.0.0.1:%d/" % FLOORS[1], st), F1)
     add(F3, wrk("floor3", "http://127.0.0.1:%d/" % FLOORS[2], st), F2)
     add("pgbench -S", pgbench())
+    F4 = "pgbench: one durable INSERT into bookings"
+    add(F4, pgbench_insert())
 
     # PSS under load: sampled in the middle of a gateway run
     sample = {}
@@ -542,6 +581,8 @@ def main():
     add("POST /bookings (distinct seats, 40 users)", wrk(
         "book1", gw + "/bookings", bookings_script("book1", tokens, flights, 1)), F2,
         "≥ 0.15, p99 ≤ 50 ms, no 5xx")
+    floor4 = next(x for x in rows if x["name"] == F4)
+    rows[-1]["note"] = "%.2f× %s" % (rows[-1]["rps"] / floor4["rps"], F4) if floor4["rps"] else ""
     flights4 = [fo.create_flight(admin, fo.FLIGHTS, total_seats=853)["id"] for _ in range(need)]
     r4 = wrk("book4", gw + "/bookings", bookings_script("book4", tokens4, flights4, 4))
     add("POST /bookings (4 passengers)", r4, F2, "≥ 0.08")
