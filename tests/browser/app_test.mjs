@@ -309,7 +309,15 @@ async function main() {
 		await pageB.goto(`${gateway}/`);
 		await pageB.getByRole("button", { name: `Log out ${bodyB.username}` }).waitFor();
 		await noSidewaysScroll(pageB, "B's search at 375 px");
+		// the app asks in the form the gateway keeps (docs/ARCHITECTURE.md,
+		// "Read cache"): a search without a cabin, and the seat map
+		const keptSearch = pageB.waitForResponse((res) => res.url().includes("/flights?origin="));
+		const keptMap = pageB.waitForResponse((res) => res.url().endsWith(`/flights/${flight.id}/seats`));
 		await openSeatMap(pageB, await search(pageB, flight, ""), flight);
+		for (const res of [await keptSearch, await keptMap]) {
+			const how = res.headers()["x-cache"];
+			if (how !== "HIT" && how !== "MISS") fail(`${res.url()}: X-Cache ${how}, want HIT or MISS (kept)`);
+		}
 		await noSidewaysScroll(pageB, "B's seat map at 375 px");
 		await accessible(pageB, "seat map at 375 px", problems);
 		for (const n of SEATS) if ((await seatStatus(pageB, n)) !== "available") fail(`B: seat ${n} not available at first`);

@@ -155,7 +155,9 @@ function Search({ onChoose, saved, onSaved }) {
 		setBusy(true);
 		setError("");
 		try {
-			const { data } = await api("GET", "/flights" + query({ ...form, limit: 50 }), { auth: false });
+			// the default page (50); origin, destination, date in that order: the
+			// form the gateway keeps (docs/ARCHITECTURE.md, "Read cache")
+			const { data } = await api("GET", "/flights" + query(form), { auth: false });
 			setFlights(data);
 			onSaved({ form, flights: data });
 		} catch (err) {
