@@ -50,10 +50,8 @@ struct conn {
 	char port[8];
 	int fd; /* -1: none */
 	int64_t retry_at;
-	struct buf out;                   /* the queued requests, as sent */
-	size_t starts[QUEUE_MAX];         /* where each begins in out */
-	char names[QUEUE_MAX][48];        /* "POST /flights/7", for the log */
-	unsigned char may_404[QUEUE_MAX]; /* a PURGE: 404 is fine */
+	struct buf out;           /* the queued requests, as sent */
+	size_t starts[QUEUE_MAX]; /* where each begins in out (its request line) */
 	int n;
 };
 
@@ -97,6 +95,20 @@ static struct conn *conn_of(const char *url, size_t len, const char **path)
 	c->fd = -1;
 	buf_init(&c->out);
 	return c;
+}
+
+/* Request i's method and path ("POST /flights/7"), for the log. */
+static void name_of(const struct conn *c, int i, char *out, size_t outlen)
+{
+	const char *line = c->out.data + c->starts[i];
+
+	snprintf(out, outlen, "%.*s", (int)(strstr(line, " HTTP/1.1\r\n") - line), line);
+}
+
+/* Whether a 404 is a fine answer to request i: a PURGE of nothing kept. */
+static int may_404(const struct conn *c, int i)
+{
+	return strncmp(c->out.data + c->starts[i], "PURGE ", 6) == 0;
 }
 
 static void drop(struct conn *c)
@@ -223,11 +235,12 @@ static int exchange(struct conn *c, int first, int64_t deadline, const char **wh
 		}
 		if (got > 0) {
 			if (!((status >= 200 && status <= 299) ||
-			      (status == 404 && c->may_404[done]))) {
-				char code[16];
+			      (status == 404 && may_404(c, done)))) {
+				char code[16], name[GATEWAY_URL_MAX];
 				snprintf(code, sizeof(code), "%d", status);
+				name_of(c, done, name, sizeof(name));
 				log_warn("gateway call failed", "gateway", c->host, "port", c->port,
-				         "request", c->names[done], "http_status", code);
+				         "request", name, "http_status", code);
 				(*bad)++;
 			}
 			at += (size_t)got;
@@ -291,8 +304,10 @@ static int send_conn(struct conn *c)
 			break;
 	}
 	if (why) {
+		char name[GATEWAY_URL_MAX];
+		name_of(c, done < c->n ? done : c->n - 1, name, sizeof(name));
 		log_warn("gateway call failed", "gateway", c->host, "port", c->port, "request",
-		         c->names[done < c->n ? done : c->n - 1], "error", why);
+		         name, "error", why);
 		if (done < c->n)
 			c->retry_at = now + GATEWAY_BACKOFF_MS;
 		bad += c->n - done;
@@ -319,9 +334,6 @@ void gateways_add(const char *urls, const char *method, const char *suffix, cons
 			int pathlen = (int)(p + len - path);
 			size_t bodylen = body ? strlen(body) : 0;
 			c->starts[c->n] = c->out.len;
-			snprintf(c->names[c->n], sizeof(c->names[c->n]), "%s %.*s/%s", method,
-			         pathlen, path, suffix);
-			c->may_404[c->n] = strcmp(method, "PURGE") == 0;
 			int v6 = strchr(c->host, ':') != NULL;
 			buf_printf(&c->out, "%s %.*s/%s HTTP/1.1\r\nHost: %s%s%s\r\n", method,
 			           pathlen, path, suffix, v6 ? "[" : "", c->host, v6 ? "]" : "");
