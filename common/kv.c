@@ -330,17 +330,6 @@ int kv_set(struct kv *k, const char *key, const char *value, size_t len, long lo
 	return rc;
 }
 
-int kv_del_if(struct kv *k, const char *key, const char *owner)
-{
-	static const char script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-	                             "return redis.call('DEL', KEYS[1]) else return 0 end";
-	long long n;
-
-	if (integer_reply(command(k, "EVAL %s 1 %s %s", script, key, owner), &n) < 0)
-		return -1;
-	return n > 0 ? 1 : 0;
-}
-
 int kv_incr(struct kv *k, const char *key, long long *value)
 {
 	return integer_reply(command(k, "INCR %s", key), value);
@@ -430,14 +419,9 @@ int kv_mget(struct kv *k, const char *const *keys, int n, char **out)
 	argv[0] = "MGET";
 	for (int i = 0; i < n; i++)
 		argv[i + 1] = keys[i];
-	redisReply *r = redisCommandArgv(k->c, n + 1, argv, NULL);
+	redisReply *r = checked(k, redisCommandArgv(k->c, n + 1, argv, NULL));
 	free(argv);
-	if (r == NULL) {
-		log_warn("redis command failed", "error", k->c->errstr);
-		drop(k);
-		return -1;
-	}
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n) {
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n) {
 		for (int i = 0; i < n; i++)
 			if (r->element[i]->type == REDIS_REPLY_STRING)
 				out[i] = xstrdup(r->element[i]->str);
@@ -445,23 +429,6 @@ int kv_mget(struct kv *k, const char *const *keys, int n, char **out)
 	}
 	freeReplyObject(r);
 	return rc;
-}
-
-int kv_lock(struct kv *k, const char *key, const char *owner, long long ms)
-{
-	static const char script[] =
-	        "if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end "
-	        "local left = redis.call('PTTL', KEYS[1]) "
-	        "if left == -1 or left > tonumber(ARGV[2]) then "
-	        "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end "
-	        "return 0";
-	long long n;
-
-	if (integer_reply(command(k, "EVAL %s 1 %s %s %lld", script, key, owner, ms), &n) < 0)
-		return -1;
-	if (n == 2)
-		log_warn("lock overruled", "key", key, "reason", "it outlived any request");
-	return n > 0 ? 1 : 0;
 }
 
 /* EVAL script over n keys and one or two arguments: the reply (to
@@ -491,9 +458,9 @@ static redisReply *eval_keys(struct kv *k, const char *script, const char *const
 int kv_lock_all(struct kv *k, const char *const *keys, int n, const char *owner, long long ms,
                 int *busy)
 {
-	/* kv_lock's rule for each key; when one is held, none is kept. The
-	 * answer: the 1-based place of each held key, and minus the place of
-	 * each overruled one. */
+	/* For each key: SET NX, or take a lock that would outlive ms
+	 * (kv.h); when one is held, none is kept. The answer: the 1-based
+	 * place of each held key, and minus the place of each overruled one. */
 	static const char script[] =
 	        "local held, got, out = false, {}, {} "
 	        "for i, key in ipairs(KEYS) do "

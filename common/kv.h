@@ -38,9 +38,6 @@ int kv_get(struct kv *k, const char *key, char *out, size_t outlen);
 /* SET key value, with expiry ms when ms > 0; only if absent when nx.
  * 1 set, 0 not set (nx and present), -1 error. */
 int kv_set(struct kv *k, const char *key, const char *value, size_t len, long long ms, int nx);
-/* DEL key only when its value equals owner (compare-and-delete):
- * 1 deleted, 0 not owner or absent, -1 error. */
-int kv_del_if(struct kv *k, const char *key, const char *owner);
 
 /* SET keys[i] values[i] PX ms for n keys, pipelined in one round trip
  * (a page of counts written at once): 0 when every SET was taken, or -1. */
@@ -64,16 +61,16 @@ int kv_scard_many(struct kv *k, const char *const *keys, int n, long long *out);
 /* MGET of n keys in one round trip: 0 with out[i] (malloc'd, NULL when
  * the key is absent or not a string), or -1 on error (out all NULL). */
 int kv_mget(struct kv *k, const char *const *keys, int n, char **out);
-/* A short lock: SET key owner PX ms NX, except that a lock which would
- * outlive ms (longer expiry or none: no holder of this lock set it) is
- * overruled and taken. 1 taken, 0 held by another, -1 error. */
-int kv_lock(struct kv *k, const char *key, const char *owner, long long ms);
-/* kv_lock on n keys (1 to 16) in one round trip, all or none: 1 every
- * key taken; 0 when another holds one of them, with busy[i] set for each
- * such key and none of ours kept; -1 error. */
+/* Short locks on n keys (1 to 16) in one round trip, all or none: SET
+ * key owner PX ms NX each, except that a lock which would outlive ms
+ * (longer expiry or none: no holder of such a lock set it) is overruled
+ * and taken (logged). 1 every key taken; 0 when another holds one of
+ * them, with busy[i] set for each such key and none of ours kept; -1
+ * error. */
 int kv_lock_all(struct kv *k, const char *const *keys, int n, const char *owner, long long ms,
                 int *busy);
-/* kv_del_if on n keys (1 to 16) in one round trip: the number deleted, or -1. */
+/* DEL each of n keys (1 to 16) whose value equals owner
+ * (compare-and-delete), in one round trip: the number deleted, or -1. */
 int kv_del_if_all(struct kv *k, const char *const *keys, int n, const char *owner);
 /* The server's run_id (INFO server), which changes whenever Redis
  * restarts: 0 with out (size >= 48), or -1. */

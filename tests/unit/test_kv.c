@@ -102,7 +102,8 @@ static void test_unreachable(void **state)
 		assert_int_equal(kv_get(k, "x", out, sizeof(out)), -1);
 		assert_int_equal(kv_set(k, "x", "v", 1, 1000, 1), -1);
 		assert_int_equal(kv_set(k, "x", "v", 1, 0, 0), -1);
-		assert_int_equal(kv_del_if(k, "x", "v"), -1);
+		const char *keys[] = {"x"};
+		assert_int_equal(kv_del_if_all(k, keys, 1, "v"), -1);
 	}
 	kv_free(k);
 }
