@@ -75,7 +75,6 @@ static struct child *children;
 static int nchildren;
 static char (*busy_slots)[SLOT_TEXT];
 static struct listener listeners[LISTENERS] = {{-1, 0}, {-1, 0}};
-static int worker_tcp; /* this child's listener is on TCP */
 /* What a lane child serves: the service with only the lane's routes. */
 static struct service lane_svc;
 
@@ -287,13 +286,13 @@ static void run_tick(void)
  * connection, or -1. The listening socket is non-blocking and watched
  * with EPOLLEXCLUSIVE, so one idle child wakes per connection and a child
  * that loses the race gets EAGAIN instead of blocking. */
-static int next_connection(int fd, int ep)
+static int next_connection(const struct listener *l, int ep)
 {
 	struct epoll_event ev;
 
 	if (epoll_pwait(ep, &ev, 1, -1, &child_waitmask) < 1)
 		return -1;
-	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	int c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 	/* A peer that stops sending mid-request (or stops reading) must not
 	 * hold this child forever: libfcgi's reads and writes then fail and
 	 * the request ends (400 "Incomplete request body" at most). nginx
@@ -304,7 +303,7 @@ static int next_connection(int fd, int ep)
 		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	}
-	if (c >= 0 && worker_tcp) {
+	if (c >= 0 && l->tcp) {
 		int one = 1;
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
@@ -316,9 +315,9 @@ static int next_connection(int fd, int ep)
  * before it is read), so a stop signal never finds a connection half
  * taken. lane names the lane served in pool_lane_requests_total ("main"
  * or the service's lane); NULL, for a service without one, counts none. */
-static void run_requests(int fd, const char *lane)
+static void run_requests(const struct listener *l, const char *lane)
 {
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = fd};
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = l->fd};
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	char label[LANE_LABEL];
 	FCGX_Request fr;
@@ -326,13 +325,13 @@ static void run_requests(int fd, const char *lane)
 	if (lane)
 		snprintf(label, sizeof(label), "lane=\"%s\"", lane);
 
-	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, l->fd, &ev) < 0) {
 		log_error("cannot watch the listening socket", "error", strerror(errno));
 		return;
 	}
-	FCGX_InitRequest(&fr, fd, 0);
+	FCGX_InitRequest(&fr, l->fd, 0);
 	for (int n = 0; n < worker.conf->max_requests && !child_stop;) {
-		int c = next_connection(fd, ep);
+		int c = next_connection(l, ep);
 		if (c < 0)
 			continue;
 		fr.ipcFd = c;
@@ -412,14 +411,13 @@ static void child_main(int idx, pid_t master)
 	busy_slots[idx][0] = '\0';
 	if (c->lane)
 		enter_lane(master);
-	worker_tcp = listeners[c->lane ? LISTENER_LANE : LISTENER_MAIN].tcp;
 	connect_stores();
 	if (c->tick)
 		run_tick();
 	else if (c->lane)
-		run_requests(listeners[LISTENER_LANE].fd, worker.svc->lane->name);
+		run_requests(&listeners[LISTENER_LANE], worker.svc->lane->name);
 	else
-		run_requests(listeners[LISTENER_MAIN].fd, worker.svc->lane ? "main" : NULL);
+		run_requests(&listeners[LISTENER_MAIN], worker.svc->lane ? "main" : NULL);
 	close_stores();
 	_exit(0);
 }
