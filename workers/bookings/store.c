@@ -269,15 +269,14 @@ static void refs_literal(struct buf *out)
  * reference, its seats in seat order judged by the partial unique index
  * on live seats, all or none. The new row is read from what the function
  * returns: its own statements' rows are not in this statement's snapshot.
- * Columns: read_row's, then the outcome and the taken seats. */
+ * Columns: read_row's, then the outcome and the taken seats, by name. */
 /* clang-format off */
 static const char hold_sql[] =
-	"SELECT " BASE_COLUMNS ", passengers, outcome, coalesce(taken, '') FROM ("
+	"SELECT " BASE_COLUMNS ", passengers, outcome, coalesce(taken, '') AS taken FROM ("
 	"  SELECT (h.booking).*, h.passengers, h.outcome, h.taken "
 	"  FROM booking_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
 	"                    $16) h) x";
 /* clang-format on */
-#define HOLD_OUTCOME_COL 18
 
 /* One call of booking_hold: CREATE_OK with out, CREATE_SEAT_TAKEN (taken
  * named), CREATE_TOO_MANY_HOLDS, CREATE_ERROR; *overdue when the seats
@@ -304,17 +303,18 @@ static enum create_result hold(struct db *db, const struct booking *b, int max_h
 	*overdue = 0;
 	if (res == NULL)
 		return CREATE_ERROR;
-	if (PQntuples(res) != 1 || PQnfields(res) != HOLD_OUTCOME_COL + 2) {
+	int outcome_col = PQfnumber(res, "outcome"), taken_col = PQfnumber(res, "taken");
+	if (PQntuples(res) != 1 || outcome_col < 0 || taken_col < 0) {
 		PQclear(res);
 		return CREATE_ERROR;
 	}
-	db_text(outcome, sizeof(outcome), res, 0, HOLD_OUTCOME_COL);
+	db_text(outcome, sizeof(outcome), res, 0, outcome_col);
 	enum create_result rc = CREATE_ERROR;
 	if (strcmp(outcome, "ok") == 0) {
 		read_row(res, 0, out);
 		rc = CREATE_OK;
 	} else if (strcmp(outcome, "taken") == 0 || strcmp(outcome, "overdue") == 0) {
-		db_text(taken, takenlen, res, 0, HOLD_OUTCOME_COL + 1);
+		db_text(taken, takenlen, res, 0, taken_col);
 		*overdue = outcome[0] == 'o';
 		rc = CREATE_SEAT_TAKEN;
 	} else if (strcmp(outcome, "too_many") == 0) {
