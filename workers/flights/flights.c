@@ -117,20 +117,32 @@ static void cache_refresh(struct worker *w, const struct flight *f)
 		lists_stale(w);
 }
 
-/* After a write that changed f (as it was, or as it is now): the
- * gateways' cached reads of it go (read_cache.h). */
-static void gateway_purge(struct worker *w, const struct flight *f)
+/* Queue the purge of f's cached reads at the gateways (read_cache.h). */
+static void queue_purge(const struct flights_settings *s, const struct flight *f)
 {
-	const struct flights_settings *s = w->settings;
 	struct tm tm;
 	time_t t = (time_t)f->departure_time;
 	char date[16] = "";
 
-	if (s == NULL)
-		return; /* unit tests: no gateway */
 	if (gmtime_r(&t, &tm))
 		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
 	read_cache_purge(s->cache_purge_url, f->id, f->origin, f->destination, date);
+}
+
+/* After a write that changed flight f: the gateways' cached reads of it
+ * go, in one exchange per gateway; with before (f as it was), those of
+ * the searches it left too, when its route or day changed. */
+static void gateway_purge(struct worker *w, const struct flight *f, const struct flight *before)
+{
+	const struct flights_settings *s = w->settings;
+
+	if (s == NULL)
+		return; /* unit tests: no gateway */
+	if (before && (strcmp(before->origin, f->origin) != 0 ||
+	               strcmp(before->destination, f->destination) != 0 ||
+	               before->departure_time / 86400 != f->departure_time / 86400))
+		queue_purge(s, before);
+	queue_purge(s, f);
 	gateways_send();
 }
 
@@ -744,7 +756,7 @@ void flights_create(struct req *r)
 	    reply_unless_ok(r, store_flight_create(r->w->db, &f, &out), NULL, duplicate) < 0)
 		return;
 	lists_stale(r->w);
-	gateway_purge(r->w, &out); /* the searches that now list it */
+	gateway_purge(r->w, &out, NULL); /* the searches that now list it */
 	struct occupancy_rows none = {0};
 	reply_flight(r, 201, &out, 0, &none); /* a new flight has no bookings */
 }
@@ -765,12 +777,7 @@ static void update_and_reply(struct req *r, const struct flight *old, const stru
 	if (reply_unless_ok(r, store_flight_update(r->w->db, f, &out), not_found, duplicate) < 0)
 		return;
 	cache_refresh(r->w, &out);
-	/* the searches it left (a new route or day) and the ones it is in */
-	if (strcmp(old->origin, out.origin) != 0 ||
-	    strcmp(old->destination, out.destination) != 0 ||
-	    old->departure_time / 86400 != out.departure_time / 86400)
-		gateway_purge(r->w, old);
-	gateway_purge(r->w, &out);
+	gateway_purge(r->w, &out, old);
 	reply_flight(r, 200, &out, live, rows);
 }
 
@@ -813,7 +820,7 @@ static enum store_status set_active(struct worker *w, int64_t id, int active)
 
 	if (st == STORE_OK) {
 		cache_refresh(w, &now);
-		gateway_purge(w, &now);
+		gateway_purge(w, &now, NULL);
 	}
 	return st;
 }
@@ -852,7 +859,7 @@ void flights_delete(struct req *r)
 		return;
 	}
 	cache_drop(r->w, id);
-	gateway_purge(r->w, &f);
+	gateway_purge(r->w, &f, NULL);
 	if (st == STORE_OK)
 		reply_empty(r, 204);
 	else
