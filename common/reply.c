@@ -59,11 +59,16 @@ struct buf *reply_body(struct req *r, int status, const char *ctype)
 	return &r->out;
 }
 
+const char *reply_json_text(struct json_object *obj, size_t *len)
+{
+	return json_object_to_json_string_length(
+	        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
 void reply_json(struct req *r, int status, struct json_object *obj)
 {
 	size_t len;
-	const char *s = json_object_to_json_string_length(
-	        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	const char *s = reply_json_text(obj, &len);
 
 	reply_raw(r, status, "application/json", s, len);
 	json_object_put(obj);

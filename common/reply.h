@@ -15,6 +15,8 @@ struct field_errors;
 /* Reply status with obj serialised; takes ownership of obj (may be NULL
  * for "null"). */
 void reply_json(struct req *r, int status, struct json_object *obj);
+/* The bytes reply_json sends for obj (owned by obj), their length in *len. */
+const char *reply_json_text(struct json_object *obj, size_t *len);
 /* Reply status with {"detail": detail}. */
 void reply_error(struct req *r, int status, const char *detail);
 /* Reply 422 with {"detail": [errors...]}; e is released. */

@@ -291,7 +291,9 @@ void users_token(struct req *r)
  * keeps a user check (USER_CHECK_SECONDS). No route changes a user once
  * registered (only an operator's hand does), and a deactivated user's
  * token is refused within that time on every pool anyway; within it, a
- * caller that asks again costs no PostgreSQL query. */
+ * caller that asks again costs no PostgreSQL query. The user check of
+ * this pool (users_active) reads the same row, so it keeps the answer
+ * too: a first /users/me reads the row once, not twice. */
 #define ME_SLOTS 64
 static struct me_slot {
 	int64_t uid;
@@ -300,40 +302,48 @@ static struct me_slot {
 	size_t len;
 } me_slots[ME_SLOTS];
 
-static void me_keep(int64_t uid, time_t now, const char *json, size_t len)
+static struct me_slot *me_slot(int64_t uid)
 {
-	struct me_slot *slot = &me_slots[(uint64_t)uid % ME_SLOTS];
+	return &me_slots[(uint64_t)uid % ME_SLOTS];
+}
+
+/* Keep active user u's answer until now + USER_CHECK_SECONDS. */
+static struct me_slot *me_keep(const struct user *u, time_t now)
+{
+	struct me_slot *slot = me_slot(u->id);
+	struct json_object *o = user_json(u);
+	const char *text = reply_json_text(o, &slot->len);
 
 	free(slot->json);
-	slot->json = xmalloc(len + 1);
-	memcpy(slot->json, json, len + 1);
-	slot->len = len;
-	slot->uid = uid;
+	slot->json = xmalloc(slot->len + 1);
+	memcpy(slot->json, text, slot->len + 1);
+	slot->uid = u->id;
 	slot->until = now + USER_CHECK_SECONDS;
+	json_object_put(o);
+	return slot;
 }
 
 void users_me(struct req *r)
 {
 	struct user u;
 	time_t now = time(NULL);
-	struct me_slot *slot = &me_slots[(uint64_t)r->user.uid % ME_SLOTS];
+	struct me_slot *slot = me_slot(r->user.uid);
 
-	if (slot->json && slot->uid == r->user.uid && now < slot->until) {
-		reply_raw(r, 200, "application/json", slot->json, slot->len);
-		return;
+	if (!(slot->json && slot->uid == r->user.uid && now < slot->until)) {
+		enum store_status st = store_user_by_id(r->w->db, r->user.uid, &u);
+		if (st == STORE_ERROR) {
+			reply_error(r, 503, REPLY_DB_DOWN);
+			return;
+		}
+		if (st != STORE_OK || !u.is_active) {
+			/* a deleted or deactivated user's token is no longer good */
+			reply_header(r, "WWW-Authenticate", "Bearer");
+			reply_error(r, 401, "Could not validate credentials");
+			return;
+		}
+		slot = me_keep(&u, now);
 	}
-	enum store_status st = store_user_by_id(r->w->db, r->user.uid, &u);
-
-	if (st == STORE_OK && u.is_active) {
-		reply_json(r, 200, user_json(&u));
-		me_keep(u.id, now, buf_str(&r->out), r->out.len);
-	} else if (st == STORE_ERROR) {
-		reply_error(r, 503, REPLY_DB_DOWN);
-	} else {
-		/* a deleted or deactivated user's token is no longer good */
-		reply_header(r, "WWW-Authenticate", "Bearer");
-		reply_error(r, 401, "Could not validate credentials");
-	}
+	reply_raw(r, 200, "application/json", slot->json, slot->len);
 }
 
 void users_get(struct req *r)
@@ -354,6 +364,8 @@ int users_active(struct worker *w, int64_t uid, const char *request_id)
 	(void)request_id;
 	switch (store_user_by_id(w->db, uid, &u)) {
 	case STORE_OK:
+		if (u.is_active)
+			me_keep(&u, time(NULL));
 		return u.is_active;
 	case STORE_NOT_FOUND:
 		return 0;
