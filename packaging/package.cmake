@@ -21,14 +21,17 @@ set(FO_PKG_LIB /usr/lib/flightops)
 set(FO_PKG_SHARE /usr/share/flightops)
 set(FO_PKG_RUN /run/flightops)
 
+# The words of the bash array NAME=(...) of ./flightops, into out.
+function(fo_script_array name out)
+	file(STRINGS ${PROJECT_SOURCE_DIR}/flightops line REGEX "^${name}=\\(")
+	string(REGEX REPLACE "^${name}=\\(([^)]*)\\).*" "\\1" line "${line}")
+	separate_arguments(words UNIX_COMMAND "${line}")
+	set(${out} "${words}" PARENT_SCOPE)
+endfunction()
 # The pools in port order: POOLS of ./flightops, the one list of them.
-file(STRINGS ${PROJECT_SOURCE_DIR}/flightops fo_pools_line REGEX "^POOLS=\\(")
-string(REGEX REPLACE "^POOLS=\\(([^)]*)\\).*" "\\1" fo_pools_line "${fo_pools_line}")
-separate_arguments(FO_POOLS UNIX_COMMAND "${fo_pools_line}")
+fo_script_array(POOLS FO_POOLS)
 # The pools' second lanes of children, POOL:LANE: LANES of ./flightops.
-file(STRINGS ${PROJECT_SOURCE_DIR}/flightops fo_lanes_line REGEX "^LANES=\\(")
-string(REGEX REPLACE "^LANES=\\(([^)]*)\\).*" "\\1" fo_lanes_line "${fo_lanes_line}")
-separate_arguments(FO_LANES UNIX_COMMAND "${fo_lanes_line}")
+fo_script_array(LANES FO_LANES)
 # The database (and sql/ folder) each pool works on: the mailer sends the
 # notifications service's queue.
 foreach(pool IN LISTS FO_POOLS)
