@@ -516,13 +516,23 @@ CACHE_CONVERGES = 12.0
 
 def kept_map_shows(flight_id, gw, taken_seats):
     """The seats of taken_seats that gw's anonymous (cacheable) seat map
-    still shows available CACHE_CONVERGES seconds from now; [] as soon as it
-    shows none."""
-    deadline = time.monotonic() + CACHE_CONVERGES
+    still shows available CACHE_CONVERGES seconds from now ([] as soon as it
+    shows none), and what it took: the seconds waited and the X-Cache of
+    each read that showed one of them available."""
+    t0 = time.monotonic()
+    stale = []
     while True:
-        m = {s["seat_number"]: s["status"] for s in seats_of(flight_id, gw)}
+        r = fo.get("%s/flights/%d/seats" % (gw_url(gw), flight_id))
+        assert r.status == 200, fo.describe(r)
+        m = {s["seat_number"]: s["status"] for s in r.body}
         free = [s for s in taken_seats if m[s] == "available"]
-        if not free or time.monotonic() >= deadline:
+        waited = time.monotonic() - t0
+        if free:
+            stale.append((r.headers.get("X-Cache"), free))
+        if not free or waited >= CACHE_CONVERGES:
+            if stale:
+                say("%s's kept seat map showed %s available for %.2f s (X-Cache: %s)"
+                    % (gw, ", ".join(stale[0][1]), waited, " ".join(str(c) for c, _ in stale[:8])))
             return free
         time.sleep(0.2)
 
