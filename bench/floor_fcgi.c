@@ -9,6 +9,7 @@
 
 #include <fcgiapp.h>
 
+#include "fcgi_finish.h"
 #include "floor_pool.h"
 
 static const char reply[] = "Status: 200 OK\r\n"
@@ -24,7 +25,7 @@ static void serve(int sock, void *arg)
 	FCGX_InitRequest(&r, sock, 0);
 	while (FCGX_Accept_r(&r) >= 0) {
 		FCGX_PutStr(reply, (int)sizeof(reply) - 1, r.out);
-		FCGX_Finish_r(&r);
+		fcgi_finish(&r);
 	}
 }
 

@@ -11,6 +11,7 @@
 #include <fcgiapp.h>
 #include <libpq-fe.h>
 
+#include "fcgi_finish.h"
 #include "floor_pool.h"
 
 struct floor_pg {
@@ -85,7 +86,7 @@ static void serve(int sock, void *arg)
 		         status);
 		FCGX_PutS(head, r.out);
 		FCGX_PutStr(body, n, r.out);
-		FCGX_Finish_r(&r);
+		fcgi_finish(&r);
 	}
 }
 

@@ -33,6 +33,7 @@
 
 #include "clock.h"
 #include "db.h"
+#include "fcgi_finish.h"
 #include "kv.h"
 #include "log.h"
 #include "mem.h"
@@ -339,11 +340,11 @@ static void run_requests(const struct listener *l, const char *lane)
 		if (FCGX_Accept_r(&fr) < 0)
 			continue; /* the peer left before sending a request */
 		serve_request(&worker, &fr);
-		/* counted before the answer leaves (FCGX_Finish_r flushes it), as
+		/* counted before the answer leaves (fcgi_finish flushes it), as
 		 * serve.c counts it: a caller that got it sees it in /metrics */
 		if (lane)
 			metrics_inc(worker.metrics, "pool_lane_requests_total", label);
-		FCGX_Finish_r(&fr);
+		fcgi_finish(&fr);
 		n++;
 	}
 	close(ep);
