@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "etag.h"
+#include "hash.h"
 
 /* The 8 bytes at p as a little-endian word, whatever the host's order,
  * so every machine gives the same tag (compilers make this one load). */
@@ -19,21 +20,21 @@ static uint64_t word_le(const unsigned char *p)
 	return w;
 }
 
-/* FNV-1a over 8-byte words, not bytes (a 300-seat map is 20 KiB, and
- * byte at a time was a tenth of its request), with a shift after each
- * multiply so the words' high bits reach the low ones too. */
+/* FNV-1a (hash.h) over 8-byte words, not bytes (a 300-seat map is 20
+ * KiB, and byte at a time was a tenth of its request), with a shift after
+ * each multiply so the words' high bits reach the low ones too; the last
+ * bytes one at a time. */
 void etag_of(const void *body, size_t len, char out[ETAG_MAX])
 {
 	const unsigned char *p = body;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = HASH_SEED;
 	size_t i = 0;
 
 	for (; i + 8 <= len; i += 8) {
-		h = (h ^ word_le(p + i)) * 1099511628211ULL;
+		h = (h ^ word_le(p + i)) * HASH_PRIME;
 		h ^= h >> 29;
 	}
-	for (; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
+	h = hash_bytes(h, p + i, len - i);
 	snprintf(out, ETAG_MAX, "\"%016" PRIx64 "-%" PRIx64 "\"", h, (uint64_t)len);
 }
 

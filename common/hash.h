@@ -9,14 +9,15 @@
 #include <stdint.h>
 #include <string.h>
 
-#define HASH_SEED 1469598103934665603ULL
+#define HASH_SEED  1469598103934665603ULL
+#define HASH_PRIME 1099511628211ULL
 
 static inline uint64_t hash_bytes(uint64_t h, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 
 	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
+		h = (h ^ p[i]) * HASH_PRIME;
 	return h;
 }
 
