@@ -500,12 +500,18 @@ def new_user(gw):
     return r.body, fo.token_for(gw_url(gw), body["username"], body["password"])
 
 
-def seats_of(flight_id, gw="gw1", token=None):
-    """The seat map through gw: anonymous, it may come from gw's read cache;
-    with a token, always from a pool (what the stores hold now)."""
+def seats_read(flight_id, gw="gw1", token=None):
+    """GET the seat map through gw (asserts 200): anonymous, it may come from
+    gw's read cache; with a token, always from a pool (what the stores hold
+    now)."""
     r = fo.get("%s/flights/%d/seats" % (gw_url(gw), flight_id), token=token)
     assert r.status == 200, fo.describe(r)
-    return r.body
+    return r
+
+
+def seats_of(flight_id, gw="gw1", token=None):
+    """The seat map's seats (seats_read)."""
+    return seats_read(flight_id, gw, token).body
 
 
 # A kept read that a fill stored just after a change's purge is purged
@@ -522,8 +528,7 @@ def kept_map_shows(flight_id, gw, taken_seats):
     t0 = time.monotonic()
     stale = []
     while True:
-        r = fo.get("%s/flights/%d/seats" % (gw_url(gw), flight_id))
-        assert r.status == 200, fo.describe(r)
+        r = seats_read(flight_id, gw)
         m = {s["seat_number"]: s["status"] for s in r.body}
         free = [s for s in taken_seats if m[s] == "available"]
         waited = time.monotonic() - t0
