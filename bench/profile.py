@@ -104,21 +104,31 @@ def main(argv):
         sys.exit(__doc__)
     wrk = argv[1:]
 
-    perf = None
-    data = tempfile.mktemp(prefix="fo-profile-", suffix=".data")
+    perf, data = None, None
     if use_perf:
+        fd, data = tempfile.mkstemp(prefix="fo-profile-", suffix=".data")
+        os.close(fd)
         perf = subprocess.Popen(["perf", "record", "-q", "-a", "-g", "-o", data],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    before = snapshot()
-    out = subprocess.run(wrk, capture_output=True, text=True).stdout
-    used = cpu_between(before, snapshot())
-    if perf:
-        perf.send_signal(2)
-        perf.wait(30)
-    m = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
-    if not m:
-        sys.exit("no request count in wrk's output:\n" + out)
-    n = int(m.group(1))
+    try:
+        before = snapshot()
+        out = subprocess.run(wrk, capture_output=True, text=True).stdout
+        used = cpu_between(before, snapshot())
+        if perf:
+            perf.send_signal(2)
+            perf.wait(30)
+        m = re.search(r"(\d+) requests in", out)
+        if not m:
+            sys.exit("no request count in wrk's output:\n" + out)
+        report(out, used, int(m.group(1)), data, top)
+    finally:
+        if data:
+            os.unlink(data)
+
+
+def report(out, used, n, data, top):
+    """wrk's summary, the CPU per request of each process name (of n
+    requests), and with a perf file (data), its busiest top names."""
     print("```")
     print("\n".join(line for line in out.splitlines() if "Latency" in line or "Requests/sec" in line
                     or "Non-2xx" in line))
@@ -129,16 +139,14 @@ def main(argv):
             print("  %-30s %7.1f" % (comm, us))
             total += us
     print("  %-30s %7.1f" % ("(all of the above)", total))
-    if perf:
-        comms = perf_report(data, "--sort", "comm")
-        for share, comm in comms[:top]:
+    if data:
+        for share, comm in perf_report(data, "--sort", "comm")[:top]:
             syms = perf_report(data, "--comm", comm, "--sort", "symbol")
             kernel = sum(s for s, sym in syms if sym.startswith("[k]"))
             print("%s: %.1f%% of the samples; kernel %.0f%%, user %.0f%%"
                   % (comm, share, kernel, 100 - kernel))
             for s, sym in syms[:8]:
                 print("    %5.1f%%  %s" % (s, sym))
-        os.unlink(data)
     print("```")
 
 
